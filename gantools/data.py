@@ -1,0 +1,78 @@
+"""Toy 2-D distributions used throughout the book.
+
+The two mixtures follow Kumar et al. (2019), *Maximum Entropy Generators for
+Energy-Based Models*:
+
+* ``"25gaussians"`` -- 25 modes on the grid :math:`\\{-4,-2,0,2,4\\}^2`, standard
+  deviation 0.05, everything divided by 2.828;
+* ``"8gaussians"`` -- 8 modes on a circle of radius 2, standard deviation 0.02,
+  everything divided by 1.414.
+
+``"swissroll"`` and ``"scurve"`` are continuous manifolds (scikit-learn's generators,
+projected to 2-D and scaled to about unit spread); they have no modes.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ._validate import check_int, check_name, make_generator
+
+TOY_DATASETS: tuple[str, ...] = ("25gaussians", "8gaussians", "swissroll", "scurve")
+"""Names accepted by :func:`sample`."""
+
+_MIXTURES = {
+    # name: (centres before scaling, std before scaling, scale divisor)
+    "25gaussians": ([(x, y) for x in (-4, -2, 0, 2, 4) for y in (-4, -2, 0, 2, 4)], 0.05, 2.828),
+    "8gaussians": ([(2 * math.cos(k * math.pi / 4), 2 * math.sin(k * math.pi / 4)) for k in range(8)],
+                   0.02, 1.414),
+}
+
+
+def mode_centers(name: str) -> torch.Tensor:
+    """Centres of a mixture's modes, shape ``(k, 2)``, after the dataset's scaling."""
+    check_name(name, _MIXTURES, "mixture (datasets with modes)")
+    centres, _, scale = _MIXTURES[name]
+    return torch.tensor(centres, dtype=torch.float32) / scale
+
+
+def mode_sigma(name: str) -> float:
+    """Per-coordinate standard deviation of each mode, after the dataset's scaling."""
+    check_name(name, _MIXTURES, "mixture (datasets with modes)")
+    _, std, scale = _MIXTURES[name]
+    return std / scale
+
+
+def sample(name: str, n: int, *, seed: int | torch.Generator | None = None) -> torch.Tensor:
+    """Draw ``n`` points of a toy dataset as a ``(n, 2)`` float32 tensor.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`TOY_DATASETS`.
+    n : int
+        Number of points.
+    seed : int, torch.Generator or None
+        Source of randomness; the same int gives the same points.
+    """
+    check_name(name, TOY_DATASETS, "toy dataset")
+    check_int(n, "n")
+    gen = make_generator(seed)
+    if name in _MIXTURES:
+        centres = mode_centers(name)
+        idx = torch.randint(len(centres), (n,), generator=gen)
+        noise = torch.randn(n, 2, generator=gen) * mode_sigma(name)
+        return centres[idx] + noise
+    # scikit-learn's manifold generators take a numpy seed; draw one from the torch generator
+    from sklearn.datasets import make_s_curve, make_swiss_roll
+
+    np_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen).item())
+    if name == "swissroll":
+        pts, _ = make_swiss_roll(n, noise=0.25, random_state=np_seed)
+        xy = pts[:, [0, 2]] / 7.5
+    else:  # scurve
+        pts, _ = make_s_curve(n, noise=0.05, random_state=np_seed)
+        xy = pts[:, [0, 2]] / 1.0
+    return torch.from_numpy(np.ascontiguousarray(xy)).float()

@@ -1,0 +1,140 @@
+"""One figure style for the whole book, and the plots several chapters share."""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.animation import FuncAnimation
+
+COLORS: dict[str, str] = {
+    "real": "#d62728",      # real data / equilibrium
+    "fake": "#1f77b4",      # generator samples
+    "ema": "#2ca02c",       # averaged generator
+    "accent": "#ff7f0e",
+    "grey": "#7f7f7f",
+}
+"""Colours with a fixed meaning across the book."""
+
+VARIANT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+
+def use_style() -> None:
+    """Apply the book's matplotlib style (call once per notebook)."""
+    matplotlib.rcParams.update({
+        "figure.dpi": 90,
+        "savefig.dpi": 90,
+        "figure.figsize": (6.0, 4.0),
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "font.size": 10,
+        "legend.frameon": False,
+        "animation.embed_limit": 30.0,
+    })
+
+
+def _np(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def scatter_real_fake(ax: plt.Axes, real=None, fake=None, *, s: float = 3.0,
+                      labels: tuple[str, str] = ("data $x\\sim p$", "samples $G(z)$")) -> plt.Axes:
+    """Scatter real points (red) and generated points (blue) on one square axis."""
+    if real is not None:
+        r = _np(real)
+        ax.scatter(r[:, 0], r[:, 1], s=s, c=COLORS["real"], alpha=0.5, label=labels[0], linewidths=0)
+    if fake is not None:
+        f = _np(fake)
+        ax.scatter(f[:, 0], f[:, 1], s=s, c=COLORS["fake"], alpha=0.5, label=labels[1], linewidths=0)
+    ax.set_aspect("equal")
+    return ax
+
+
+def plot_paths(ax: plt.Axes, paths: Sequence, labels: Sequence[str] | None = None, *,
+               mark_origin: bool = True, lw: float = 1.2) -> plt.Axes:
+    """Draw 2-D paths, each an array of shape ``(T, 2)``, with start dots and the origin marked."""
+    for i, path in enumerate(paths):
+        p = _np(path)
+        c = VARIANT_COLORS[i % len(VARIANT_COLORS)]
+        ax.plot(p[:, 0], p[:, 1], lw=lw, color=c, label=None if labels is None else labels[i])
+        ax.plot(p[0, 0], p[0, 1], "o", ms=4, color=c)
+    if mark_origin:
+        ax.plot(0, 0, "*", ms=12, color=COLORS["real"], zorder=5, label="equilibrium")
+    ax.set_aspect("equal")
+    return ax
+
+
+def animate_paths(paths: Sequence, titles: Sequence[str], *, frames: int = 80,
+                  lim: float | None = None, xlabel: str = r"$\theta_1$", ylabel: str = r"$\theta_2$",
+                  interval: int = 60) -> FuncAnimation:
+    """Animate several 2-D paths side by side (one panel each); play with ``.to_jshtml()``.
+
+    Each path is an array ``(T, 2)``; all are subsampled to ``frames`` frames.
+    """
+    arrs = [_np(p) for p in paths]
+    n = len(arrs)
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.8), squeeze=False)
+    axes = axes[0]
+    lines, dots = [], []
+    for ax, a, title in zip(axes, arrs, titles):
+        m = lim if lim is not None else 1.1 * np.abs(a).max()
+        ax.set_xlim(-m, m)
+        ax.set_ylim(-m, m)
+        ax.set_aspect("equal")
+        ax.plot(0, 0, "*", ms=10, color=COLORS["real"])
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        (ln,) = ax.plot([], [], lw=1.0, color=COLORS["fake"])
+        (dt,) = ax.plot([], [], "o", ms=5, color=COLORS["fake"])
+        lines.append(ln)
+        dots.append(dt)
+    fig.tight_layout()
+    idx = [np.linspace(0, len(a) - 1, frames).astype(int) for a in arrs]
+
+    def update(k: int):
+        for a, ln, dt, ix in zip(arrs, lines, dots, idx):
+            j = ix[k]
+            ln.set_data(a[: j + 1, 0], a[: j + 1, 1])
+            dt.set_data([a[j, 0]], [a[j, 1]])
+        return lines + dots
+
+    anim = FuncAnimation(fig, update, frames=frames, interval=interval, blit=True)
+    plt.close(fig)
+    return anim
+
+
+def contour_2d(ax: plt.Axes, fn: Callable[[torch.Tensor], torch.Tensor], lim: float = 2.0, *,
+               n: int = 120, levels: int = 20, cmap: str = "viridis", filled: bool = True):
+    """Contour plot of a scalar function of 2-D points on ``[-lim, lim]²`` (batched call)."""
+    g = torch.linspace(-lim, lim, n)
+    xx, yy = torch.meshgrid(g, g, indexing="xy")
+    pts = torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)
+    with torch.no_grad():
+        vals = fn(pts).reshape(n, n)
+    f = ax.contourf if filled else ax.contour
+    cs = f(_np(xx), _np(yy), _np(vals), levels=levels, cmap=cmap)
+    ax.set_aspect("equal")
+    return cs
+
+
+def image_grid(ax: plt.Axes, images, *, nrow: int = 8, vmin: float = -1.0, vmax: float = 1.0,
+               pad: int = 1) -> plt.Axes:
+    """Tile ``(n, h, w)`` greyscale images into one picture on ``ax``."""
+    imgs = _np(images)
+    if imgs.ndim == 2:
+        side = int(round(np.sqrt(imgs.shape[1])))
+        imgs = imgs.reshape(-1, side, side)
+    n, h, w = imgs.shape
+    ncol = int(np.ceil(n / nrow))
+    canvas = np.full((ncol * (h + pad) + pad, nrow * (w + pad) + pad), vmin, dtype=float)
+    for i in range(n):
+        r, c = divmod(i, nrow)
+        canvas[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = imgs[i]
+    ax.imshow(canvas, cmap="gray_r" if vmin >= 0 else "gray", vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_axis_off()
+    return ax

@@ -1,0 +1,22 @@
+"""Notebook conveniences: seeding and thread settings."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+
+def seed_all(seed: int = 0) -> torch.Generator:
+    """Seed Python, NumPy and torch's global generators for a notebook; return a fresh generator.
+
+    Library functions in gantools never touch global state: they take a ``seed`` or a
+    ``torch.Generator``. This helper is for the top of a notebook, where network
+    initialisation uses torch's global generator.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g

@@ -1,0 +1,45 @@
+"""Static checks on the committed notebooks: no outputs, a seeded setup cell, one repository URL."""
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = (ROOT / "_toc.yml").read_text()
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "chapters/ should hold the book's notebooks"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_committed_without_outputs(path):
+    nb = json.loads(path.read_text())
+    dirty = [i for i, c in enumerate(nb["cells"])
+             if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
+    assert not dirty, f"{path.name}: cells {dirty} carry outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_setup_cell_seeds_and_uses_the_one_repository_url(path):
+    nb = json.loads(path.read_text())
+    code = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code, f"{path.name} has no code"
+    setup = code[0]
+    assert "seed_all(" in setup, f"{path.name}: the first code cell must seed everything (gantools.utils.seed_all)"
+    urls = set(re.findall(r"git\+(https://[^\"'\s]+)", setup))
+    assert urls == {CONFIG["repository"]["url"]}, (
+        f"{path.name}: the Colab install line must use _config.yml's repository.url, found {urls}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_notebook_is_in_the_toc(path):
+    rel = str(path.relative_to(ROOT).with_suffix(""))
+    assert rel in TOC, f"{rel} is not listed in _toc.yml (only_build_toc_files would skip it)"
