@@ -76,3 +76,30 @@ def sample(name: str, n: int, *, seed: int | torch.Generator | None = None) -> t
         pts, _ = make_s_curve(n, noise=0.05, random_state=np_seed)
         xy = pts[:, [0, 2]] / 1.0
     return torch.from_numpy(np.ascontiguousarray(xy)).float()
+
+
+def digits(*, seed: int | torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""scikit-learn's bundled 8x8 handwritten digits (1797 images, no download), scaled to [-1, 1].
+
+    Pixel intensities :math:`v\in\{0,\dots,16\}` become :math:`v/8 - 1`, so the background is
+    :math:`-1` and full ink is :math:`+1`. Images are returned flattened.
+
+    Parameters
+    ----------
+    seed : int, torch.Generator or None
+        ``None`` keeps scikit-learn's order; otherwise the rows are shuffled by this seed.
+
+    Returns
+    -------
+    images : torch.Tensor, shape (1797, 64), float32
+    labels : torch.Tensor, shape (1797,), int64
+    """
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = torch.from_numpy(bunch.data.astype(np.float32)) / 8.0 - 1.0
+    y = torch.from_numpy(bunch.target.astype(np.int64))
+    if seed is not None:
+        perm = torch.randperm(len(x), generator=make_generator(seed))
+        x, y = x[perm], y[perm]
+    return x, y

@@ -56,3 +56,71 @@ def zero_centred_penalty(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
     out = D(x)
     (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
     return grad.pow(2).flatten(1).sum(1).mean()
+
+
+# --- Part IV: one loss for two players -------------------------------------------------------
+
+COPY_METHODS: tuple[str, ...] = ("functional", "deepcopy")
+"""How :func:`wgan_single_loss_copies` makes its frozen copies."""
+
+
+def _scores(D: nn.Module, t: torch.Tensor) -> torch.Tensor:
+    return D(t).reshape(t.shape[0], -1).mean(1)
+
+
+def wgan_single_loss(D: nn.Module, G: nn.Module, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    r"""WGAN as one scalar, stop-gradient form.
+
+    With the book's convention (:math:`D` larger on real data, both players *descend*):
+
+    .. math::
+       S(\phi,\theta) = -D_\phi(x) + 2\,D_\phi(\mathrm{sg}(G_\theta(z))) - D_\phi(G_\theta(z))
+
+    (batch means). Its value equals the critic loss :math:`D(G(z)) - D(x)`, and one backward
+    pass gives :math:`\nabla_\phi S = \nabla_\phi[D_\phi(G(z)) - D_\phi(x)]` (the critic's
+    WGAN gradient) and :math:`\nabla_\theta S = \nabla_\theta[-D(G_\theta(z))]` (the
+    generator's), so a single optimiser step on :math:`(\phi,\theta)` is simultaneous gradient
+    descent on the two WGAN losses. In terms of the energy :math:`U=-D` this is the source post's
+    :math:`U(x) - 2U(\mathrm{sg}(G(z))) + U(G(z))`. ``G(z)`` is evaluated once.
+    """
+    fake = G(z)
+    return (-_scores(D, x).mean() + 2 * _scores(D, fake.detach()).mean()
+            - _scores(D, fake).mean())
+
+
+def _frozen_call(module: nn.Module, method: str):
+    if method == "deepcopy":
+        import copy
+
+        twin = copy.deepcopy(module)
+        for p in twin.parameters():
+            p.requires_grad_(False)
+        return twin
+    from torch.func import functional_call
+
+    params = {k: v.detach() for k, v in module.named_parameters()}
+    buffers = dict(module.named_buffers())
+    return lambda t: functional_call(module, (params, buffers), (t,))
+
+
+def wgan_single_loss_copies(D: nn.Module, G: nn.Module, x: torch.Tensor, z: torch.Tensor, *,
+                            copy: str = "functional") -> torch.Tensor:
+    r"""WGAN as one scalar, frozen-copy form.
+
+    .. math::
+       S(\phi,\theta) = -D_\phi(x) + D_\phi(G_{\theta'}(z)) - D_{\phi'}(G_\theta(z)),
+
+    where :math:`\phi'\equiv\phi` and :math:`\theta'\equiv\theta` hold the same values but carry
+    no gradient. Same gradients as :func:`wgan_single_loss`; the values differ (here the two
+    fake terms cancel and the value is :math:`-D(x)`): only the gradients carry meaning. ``copy`` selects how
+    the copies are made: ``"functional"`` (:func:`torch.func.functional_call` with detached
+    parameters, no memory copied) or ``"deepcopy"`` (:func:`copy.deepcopy` of both networks
+    every call, the literal reading).
+    """
+    check_name(copy, COPY_METHODS, "copy method")
+    D_frozen = _frozen_call(D, copy)
+    G_frozen = _frozen_call(G, copy)
+    with torch.no_grad():
+        fake_frozen = G_frozen(z)
+    return (-_scores(D, x).mean() + _scores(D, fake_frozen).mean()
+            - _scores(D_frozen, G(z)).mean())

@@ -20,7 +20,7 @@ class DivergenceError(RuntimeError):
 
 def check_finite_value(value: torch.Tensor | float, *, where: str) -> float:
     """Return ``value`` as a float, or raise :class:`DivergenceError` naming ``where``."""
-    v = float(value)
+    v = float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
     if not math.isfinite(v):
         raise DivergenceError(f"training diverged: {where} is {v}")
     return v

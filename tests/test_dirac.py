@@ -1,0 +1,188 @@
+"""Unit tests of gantools.dirac: fields, integrators, Jacobians, invariants, bad input."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.integrate import solve_ivp
+
+from gantools import dirac
+
+PHI0, THETA0 = [0.1, 0.2], [0.2, 0.1]
+CASES = [("vanilla", {}), ("wgan", {}), ("wgan_gp", {"c": 0.0}), ("wgan_gp", {"c": 1.0}),
+         ("gan_qp", {}), ("gan_qp", {"l2": 0.1}), ("vanilla", {"l2": 0.3})]
+
+
+@pytest.mark.parametrize("variant,hp", CASES)
+def test_autograd_field_matches_closed_form(variant, hp):
+    g = torch.Generator().manual_seed(0)
+    phi, theta = torch.randn(64, 3, generator=g), torch.randn(64, 3, generator=g)
+    a = dirac.vector_field(variant, phi, theta, **hp)
+    b = dirac.closed_form_field(variant, phi, theta, **hp)
+    for x, y in zip(a, b):
+        assert x.dtype == torch.float64 and x.shape == (64, 3)
+        torch.testing.assert_close(x, y, rtol=1e-12, atol=1e-12)
+
+
+def test_field_is_batched_over_any_leading_shape():
+    phi = torch.randn(4, 5, 2, dtype=torch.float64)
+    theta = torch.randn(4, 5, 2, dtype=torch.float64)
+    dp, dt = dirac.vector_field("gan_qp", phi, theta)
+    dp1, dt1 = dirac.vector_field("gan_qp", phi[2, 3], theta[2, 3])
+    torch.testing.assert_close(dp[2, 3], dp1)
+    torch.testing.assert_close(dt[2, 3], dt1)
+
+
+def test_wgan_gp_c0_is_finite_at_phi_zero_and_linear():
+    dp, dt = dirac.vector_field("wgan_gp", [0.0, 0.0], [0.3, -0.2], lam=0.5, c=0.0)
+    assert torch.isfinite(dp).all()
+    torch.testing.assert_close(dp, torch.tensor([-0.3, 0.2], dtype=torch.float64))
+    torch.testing.assert_close(dt, torch.zeros(2, dtype=torch.float64))
+
+
+def test_post_closed_forms_by_hand():
+    # vanilla at the post's start: s = theta.phi = 0.04
+    s = 0.04
+    sig = 1 / (1 + math.exp(-s))
+    dp, dt = dirac.vector_field("vanilla", PHI0, THETA0)
+    torch.testing.assert_close(dp, -sig * torch.tensor(THETA0, dtype=torch.float64))
+    torch.testing.assert_close(dt, (1 - sig) * torch.tensor(PHI0, dtype=torch.float64))
+    # GAN-QP with l2 = 0.1: -theta - s*theta/(lam |theta|) - 0.1 phi
+    dp, _ = dirac.vector_field("gan_qp", PHI0, THETA0, l2=0.1)
+    th, ph = np.array(THETA0), np.array(PHI0)
+    want = -th - s * th / np.linalg.norm(th) - 0.1 * ph
+    np.testing.assert_allclose(dp.numpy(), want, rtol=1e-12)
+
+
+def test_jacobian_eigenvalues_match_theory():
+    ev = dirac.jacobian_eigenvalues("vanilla")
+    np.testing.assert_allclose(sorted(ev.imag.tolist()), [-0.5, -0.5, 0.5, 0.5], atol=1e-12)
+    np.testing.assert_allclose(ev.real.numpy(), 0, atol=1e-12)
+    lam = 0.1
+    ev = dirac.jacobian_eigenvalues("wgan_gp", lam=lam)
+    np.testing.assert_allclose(ev.real.numpy(), -lam, atol=1e-12)
+    np.testing.assert_allclose(np.abs(ev.imag.numpy()), math.sqrt(1 - lam**2), atol=1e-12)
+    ev = dirac.jacobian_eigenvalues("gan_qp", l2=0.1)
+    np.testing.assert_allclose(ev.real.numpy(), -0.05, atol=1e-12)
+
+
+def test_gan_qp_jacobian_agrees_with_finite_differences():
+    jac = dirac.jacobian("gan_qp", dim=2)
+    h = 1e-6
+    num = torch.zeros(4, 4, dtype=torch.float64)
+    for j in range(4):
+        e = torch.zeros(4, dtype=torch.float64)
+        e[j] = h
+        fp = torch.cat(dirac.closed_form_field("gan_qp", e[:2], e[2:]))
+        fm = torch.cat(dirac.closed_form_field("gan_qp", -e[:2], -e[2:]))
+        num[:, j] = (fp - fm) / (2 * h)
+    torch.testing.assert_close(jac, num, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("variant,hp", [("wgan", {}), ("wgan_gp", {"c": 1.0})])
+def test_jacobian_refuses_non_differentiable_fields(variant, hp):
+    with pytest.raises(ValueError, match="not differentiable"):
+        dirac.jacobian_eigenvalues(variant, **hp)
+
+
+@pytest.mark.parametrize("variant,hp", CASES)
+def test_rk4_agrees_with_scipy(variant, hp):
+    tr = dirac.simulate(variant, PHI0, THETA0, t_end=5.0, dt=0.01, **hp)
+
+    def rhs(_, y):
+        dp, dt = dirac.closed_form_field(variant, y[:2], y[2:], **hp)
+        return np.concatenate([dp.numpy(), dt.numpy()])
+
+    ref = solve_ivp(rhs, (0, 5.0), PHI0 + THETA0, method="DOP853", rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(tr.theta[-1].numpy(), ref.y[2:, -1], atol=1e-6)
+    np.testing.assert_allclose(tr.phi[-1].numpy(), ref.y[:2, -1], atol=1e-6)
+
+
+def test_simulate_shapes_and_save_every():
+    tr = dirac.simulate("vanilla", torch.zeros(7, 2) + 0.1, torch.zeros(7, 2) + 0.2, t_end=1.0, dt=0.1,
+                        save_every=3)
+    assert tr.t.tolist() == pytest.approx([0.0, 0.3, 0.6, 0.9, 1.0])
+    assert tr.phi.shape == (5, 7, 2) and tr.theta.shape == (5, 7, 2)
+    assert tr.radius.shape == (5, 7)
+
+
+def test_sim_gd_is_euler_and_alt_gd_uses_the_new_phi():
+    a = dirac.simulate("gan_qp", PHI0, THETA0, t_end=1.0, dt=0.1, method="sim_gd")
+    b = dirac.simulate("gan_qp", PHI0, THETA0, t_end=1.0, dt=0.1, method="euler")
+    torch.testing.assert_close(a.theta, b.theta)
+    c = dirac.simulate("wgan_gp", PHI0, THETA0, t_end=0.1, dt=0.1, method="alt_gd")
+    phi1 = torch.tensor(PHI0, dtype=torch.float64) + 0.1 * dirac.vector_field("wgan_gp", PHI0, THETA0)[0]
+    torch.testing.assert_close(c.phi[-1], phi1)
+    torch.testing.assert_close(c.theta[-1], torch.tensor(THETA0, dtype=torch.float64) + 0.1 * phi1)
+
+
+def test_closed_field_option_matches_autograd():
+    a = dirac.simulate("wgan", PHI0, THETA0, t_end=2.0, dt=0.01)
+    b = dirac.simulate("wgan", PHI0, THETA0, t_end=2.0, dt=0.01, field="closed")
+    torch.testing.assert_close(a.theta, b.theta, rtol=0, atol=1e-12)
+
+
+def test_invariants():
+    tr = dirac.simulate("gan_qp", PHI0, THETA0, t_end=20.0, dt=0.01, save_every=50)
+    L = dirac.angular_momentum(tr.phi, tr.theta)
+    assert float((L - L[0]).abs().max()) < 1e-9
+    E = dirac.energy(tr.phi, tr.theta)
+    assert bool((E[1:] <= E[:-1] + 1e-12).all())
+    tr = dirac.simulate("wgan", PHI0, THETA0, t_end=20.0, dt=0.005, save_every=50, field="closed")
+    H = dirac.wgan_invariant(tr.phi, tr.theta)
+    rho = torch.linalg.vector_norm(tr.phi, dim=-1)
+    assert float((H - H[0]).abs().max()) < 1e-6
+    assert float((rho - rho[0]).abs().max()) < 1e-6
+
+
+def test_critical_learning_rates_match_formulas():
+    for lam in (0.1, 0.4):
+        assert dirac.critical_learning_rate("wgan_gp", lam=lam) == pytest.approx(2 * lam, rel=1e-7)
+        alt = 2 * (math.sqrt(lam**2 + 1) - lam)
+        assert dirac.critical_learning_rate("wgan_gp", scheme="alt_gd", lam=lam) == pytest.approx(alt, rel=1e-7)
+    assert dirac.critical_learning_rate("vanilla") == 0.0
+
+
+def test_ema_matches_recursion_and_gain():
+    x = torch.randn(50, 2, dtype=torch.float64)
+    out = dirac.ema(x, 0.9)
+    ref = x[0].clone()
+    for k in range(1, 50):
+        ref = 0.9 * ref + 0.1 * x[k]
+    torch.testing.assert_close(out[-1], ref)
+    k = torch.arange(4000, dtype=torch.float64)
+    rot = torch.stack([torch.cos(0.5 * 0.1 * k), torch.sin(0.5 * 0.1 * k)], 1)
+    amp = torch.linalg.vector_norm(dirac.ema(rot, 0.99)[-500:], dim=-1)
+    assert float(amp.mean()) == pytest.approx(dirac.ema_gain(0.99, 0.5, 0.1), rel=1e-6)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: dirac.vector_field("lsgan", PHI0, THETA0), "expected one of 'vanilla'"),
+    (lambda: dirac.vector_field("vanilla", [0.1, 0.2], [0.1, 0.2, 0.3]), "same shape"),
+    (lambda: dirac.vector_field("vanilla", [0.1, float("nan")], THETA0), "finite"),
+    (lambda: dirac.vector_field("vanilla", PHI0, THETA0, lam=0.1), "takes no"),
+    (lambda: dirac.vector_field("wgan", [0.0, 0.0], THETA0), "undefined at phi = 0"),
+    (lambda: dirac.vector_field("wgan_gp", PHI0, THETA0, lam=-1.0), "lam must be"),
+    (lambda: dirac.simulate("vanilla", PHI0, THETA0, t_end=1, dt=0.1, method="leapfrog"), "rk4"),
+    (lambda: dirac.simulate("vanilla", PHI0, THETA0, t_end=1, dt=0.1, gamma=2), "unknown hyper"),
+    (lambda: dirac.vector_field("vanilla", 0.1, 0.2), r"shape \(\.\.\., d\)"),
+])
+def test_bad_input_raises_clear_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_divergence_is_reported_with_the_step():
+    with pytest.raises(dirac.DivergenceError, match="diverged"):
+        dirac.simulate("wgan_gp", [1.0, 1.0], [1.0, 1.0], t_end=5000.0, dt=1.0, method="sim_gd", lam=5.0)
+
+
+@pytest.mark.parametrize("variant,hp", CASES)
+def test_functional_and_tape_autograd_fields_agree(variant, hp):
+    from gantools.dirac import _field, _field_func, _hparams
+
+    full = _hparams(variant, hp)
+    phi = torch.randn(5, 2, dtype=torch.float64)
+    theta = torch.randn(5, 2, dtype=torch.float64)
+    for a, b in zip(_field(variant, full)(phi, theta), _field_func(variant, full)(phi, theta)):
+        torch.testing.assert_close(a, b, rtol=1e-13, atol=1e-13)

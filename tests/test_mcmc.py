@@ -1,0 +1,93 @@
+"""Unit tests of gantools.mcmc: Langevin and MALA on a known Gaussian energy."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gantools import mcmc
+from gantools.train import DivergenceError
+
+MEAN = torch.tensor([1.0, -0.5])
+COV = torch.tensor([[1.0, 0.6], [0.6, 0.8]])
+PREC = torch.linalg.inv(COV)
+
+
+def gauss_energy(z: torch.Tensor) -> torch.Tensor:
+    """U(z) = (z - m)^T Σ^{-1} (z - m) / 2, so e^{-U} ∝ N(m, Σ)."""
+    d = z - MEAN
+    return 0.5 * ((d @ PREC) * d).sum(1)
+
+
+def _moments(x: torch.Tensor):
+    m = x.mean(0)
+    c = (x - m).T @ (x - m) / (x.shape[0] - 1)
+    return m, c
+
+
+@pytest.mark.parametrize("sampler", ["langevin", "mala"])
+def test_samplers_recover_gaussian_mean_and_covariance(sampler):
+    z0 = torch.zeros(4000, 2)  # all chains start far from equilibrium spread
+    if sampler == "langevin":
+        z = mcmc.langevin(gauss_energy, z0, step=0.02, n_steps=400, seed=0)
+        tol_c = 0.08  # ULA's O(step) bias plus Monte-Carlo error
+    else:
+        z, acc = mcmc.mala(gauss_energy, z0, step=0.3, n_steps=300, seed=0)
+        assert 0.5 < acc < 1.0
+        tol_c = 0.06
+    m, c = _moments(z)
+    assert torch.allclose(m, MEAN, atol=0.06), m
+    assert torch.allclose(c, COV, atol=tol_c), c
+
+
+def test_mala_acceptance_near_one_for_tiny_steps_and_falls_with_step():
+    z0 = MEAN + torch.randn(2000, 2, generator=torch.Generator().manual_seed(1)) @ torch.linalg.cholesky(COV).T
+    rates = [mcmc.mala(gauss_energy, z0, step=s, n_steps=20, seed=0)[1] for s in (1e-4, 0.1, 1.0, 3.0)]
+    assert rates[0] > 0.995, rates
+    assert all(a > b for a, b in zip(rates, rates[1:])), rates
+
+
+def test_mala_is_exact_where_langevin_is_biased():
+    # with a large step ULA's stationary covariance is visibly inflated; MALA's is not
+    z0 = torch.zeros(4000, 2)
+    z_ula = mcmc.langevin(gauss_energy, z0, step=0.5, n_steps=200, seed=0)
+    (z_mala, _) = mcmc.mala(gauss_energy, z0, step=0.5, n_steps=200, seed=0)
+    tr = torch.trace(COV)
+    assert torch.trace(_moments(z_ula)[1]) > 1.15 * tr
+    assert abs(torch.trace(_moments(z_mala)[1]) - tr) < 0.1 * tr
+
+
+def test_mala_log_proposal_matches_gaussian_density():
+    g = torch.Generator().manual_seed(0)
+    z, zp, grad = torch.randn(5, 3, generator=g), torch.randn(5, 3, generator=g), torch.randn(5, 3, generator=g)
+    eps = 0.3
+    dist = torch.distributions.MultivariateNormal(z - 0.5 * eps * grad, eps * torch.eye(3))
+    ref = dist.log_prob(zp)
+    ours = mcmc.mala_log_proposal(zp, z, grad, eps)
+    # equal up to the constant -d/2 log(2π ε)
+    assert torch.allclose(ours - 1.5 * math.log(2 * math.pi * eps), ref, atol=1e-5)
+
+
+def test_temperature_scales_the_covariance():
+    z, _ = mcmc.mala(gauss_energy, torch.zeros(4000, 2), step=0.3, n_steps=300, temperature=0.25, seed=3)
+    assert torch.allclose(_moments(z)[1], 0.25 * COV, atol=0.03)
+
+
+def test_seed_determinism_and_path_shape():
+    a = mcmc.langevin(gauss_energy, torch.zeros(10, 2), step=0.1, n_steps=5, seed=7)
+    b, path = mcmc.langevin(gauss_energy, torch.zeros(10, 2), step=0.1, n_steps=5, seed=7, return_path=True)
+    assert torch.equal(a, b) and path.shape == (6, 10, 2)
+    (c, cpath), rate = mcmc.mala(gauss_energy, torch.zeros(10, 2), step=0.1, n_steps=5, seed=7, return_path=True)
+    assert cpath.shape == (6, 10, 2) and 0 <= rate <= 1
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match=r"\(n, d\)"):
+        mcmc.langevin(gauss_energy, torch.zeros(3), step=0.1, n_steps=2)
+    with pytest.raises(ValueError, match="step"):
+        mcmc.mala(gauss_energy, torch.zeros(3, 2), step=-1.0, n_steps=2)
+    with pytest.raises(ValueError, match="shape"):
+        mcmc.langevin(lambda z: z, torch.zeros(3, 2), step=0.1, n_steps=2)
+    with pytest.raises(DivergenceError, match="langevin"):
+        mcmc.langevin(lambda z: 1e30 * z.pow(4).sum(1), torch.ones(3, 2), step=1.0, n_steps=5)

@@ -1,0 +1,172 @@
+"""Unit tests for gantools.monoflow."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gantools import monoflow as mf
+from gantools import nets
+from gantools.train import DivergenceError
+
+torch.set_num_threads(1)
+
+
+def test_h_functions_reproduce_classic_losses():
+    d = torch.linspace(-4, 4, 41)
+    assert torch.allclose(mf.generator_loss(d, "identity"), -d.mean())
+    # non-saturating: softplus(-D) = -log sigmoid(D)
+    assert torch.allclose(mf.generator_loss(d, "ns"), -torch.log(torch.sigmoid(d)).mean(), atol=1e-6)
+    # saturating: log(1 - sigmoid(D))
+    assert torch.allclose(mf.generator_loss(d, "saturating"), torch.log1p(-torch.sigmoid(d)).mean(), atol=1e-6)
+    assert torch.allclose(mf.generator_loss(d, "exp"), -torch.exp(d).mean())
+    assert torch.allclose(mf.generator_loss(d[:, None], "arcsinh"), -torch.asinh(d).mean())
+
+
+def test_monotone_flags_match_derivative_sign():
+    d = torch.linspace(-6, 6, 241)
+    for name, h in mf.H_FUNCTIONS.items():
+        dh = h.derivative(d)
+        assert bool((dh > 0).all()) == h.monotone, name
+
+
+def test_unknown_names_and_bad_shapes():
+    with pytest.raises(ValueError, match="identity"):
+        mf.generator_loss(torch.zeros(3), "nope")
+    with pytest.raises(ValueError, match="shape"):
+        mf.generator_loss(torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="gan"):
+        mf.f_gan_d_loss(torch.zeros(3), torch.zeros(3), "nope")
+    with pytest.raises(ValueError, match="shape"):
+        mf.particle_step(torch.zeros(3), lambda x: x.sum(1), 0.1)
+    G = mf.AffineGenerator()
+    with pytest.raises(ValueError, match="shape"):
+        mf.distill_loss(G, torch.zeros(4, 2), torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="shape"):
+        G(torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="distill"):
+        mf.gaussian_toy("identity", loss="bad", iters=1)
+
+
+def test_particle_step_matches_gradient_of_h():
+    x = torch.randn(10, 2, generator=torch.Generator().manual_seed(0))
+    D = lambda y: (y ** 2).sum(1)  # grad = 2y
+    out = mf.particle_step(x, D, 0.1)
+    assert torch.allclose(out, x + 0.2 * x)
+    out_ns = mf.particle_step(x, D, 0.1, h="ns")
+    w = torch.sigmoid(-D(x))[:, None]
+    assert torch.allclose(out_ns, x + 0.1 * w * 2 * x, atol=1e-6)
+
+
+def test_distill_gradient_is_2eps_times_generator_loss_gradient():
+    torch.manual_seed(0)
+    G = nets.mlp(2, 2, hidden=16, depth=1)
+    D = nets.mlp(2, 1, hidden=16, depth=1)
+    z = torch.randn(64, 2)
+    eps = 0.03
+    for h in ("identity", "ns"):
+        targets = mf.particle_step(G(z).detach(), D, eps, h=h)
+        g1 = torch.autograd.grad(mf.distill_loss(G, z, targets), list(G.parameters()))
+        g2 = torch.autograd.grad(mf.generator_loss(D(G(z)), h), list(G.parameters()))
+        for a, b in zip(g1, g2):
+            assert torch.allclose(a, 2 * eps * b, rtol=1e-4, atol=1e-7)
+
+
+def test_gaussian_log_ratio_and_kl():
+    mp, sp = np.zeros(2), mf.TOY_COV
+    mq, sq = np.array([1.0, -0.5]), np.array([[2.0, 0.3], [0.3, 0.5]])
+    x = torch.randn(20000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    xq = torch.as_tensor(mq) + x @ torch.as_tensor(np.linalg.cholesky(sq)).T
+    mc = float(-mf.gaussian_log_ratio(xq, mp, sp, mq, sq).mean())  # KL(q||p) = E_q[-log r]
+    assert mc == pytest.approx(mf.gaussian_kl(mq, sq, mp, sp), rel=0.03)
+    assert mf.gaussian_kl(mp, sp, mp, sp) == pytest.approx(0.0, abs=1e-12)
+    assert mf.gaussian_w2(mp, sp, mp, sp) == pytest.approx(0.0, abs=1e-6)
+    # W2 between Gaussians with equal covariance is the distance of the means
+    assert mf.gaussian_w2(mq, sp, mp, sp) == pytest.approx(float(np.linalg.norm(mq)), abs=1e-6)
+
+
+def test_gaussian_wgf_ode_matches_particles_and_kl_decreases():
+    mp, sp = np.zeros(2), mf.TOY_COV
+    x0 = torch.randn(2000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2)) + 1.0
+    m0, s0 = mf.empirical_moments(x0)
+    eps, steps = 0.01, 100
+    means, covs, _ = mf.exact_wgf_particles(x0, mp, sp, eps=eps, steps=steps)
+    t = eps * np.arange(steps + 1)
+    om, oc = mf.solve_gaussian_wgf(m0, s0, mp, sp, t)
+    assert np.abs(means - om).max() < 0.02 and np.abs(covs - oc).max() < 0.02
+    kl = [mf.gaussian_kl(m, s, mp, sp) for m, s in zip(om, oc)]
+    assert np.all(np.diff(kl) < 0)
+    # dKL/dt = -E_q |grad log r|^2
+    dk = (kl[51] - kl[49]) / (2 * eps)
+    assert dk == pytest.approx(-mf.gaussian_relative_fisher(om[50], oc[50], mp, sp), rel=1e-3)
+    # the equilibrium is a fixed point of the ODE
+    dm, ds = mf.gaussian_wgf_rhs(mp, sp, mp, sp)
+    assert np.abs(dm).max() < 1e-12 and np.abs(ds).max() < 1e-12
+
+
+def test_fit_log_ratio_recovers_gaussian_log_ratio():
+    g = torch.Generator().manual_seed(3)
+    xp = torch.randn(4000, 1, generator=g) + 1.0
+    xq = torch.randn(4000, 1, generator=g)
+    torch.manual_seed(0)
+    D = nets.mlp(1, 1, hidden=32, depth=1)
+    mf.fit_log_ratio(D, xp, xq, steps=600, lr=1e-2, seed=0)
+    grid = torch.linspace(-1, 2, 31)[:, None]
+    exact = grid[:, 0] - 0.5  # log N(x;1,1) - log N(x;0,1)
+    assert (D(grid)[:, 0].detach() - exact).abs().max() < 0.3
+
+
+def test_f_gan_gan_loss_equals_logistic_loss():
+    v = torch.randn(50)
+    w = torch.randn(50)
+    fd = mf.F_DIVERGENCES["gan"]
+    ref = -(fd.activation(v).mean() - fd.conjugate(fd.activation(w)).mean())
+    assert torch.allclose(mf.f_gan_d_loss(v, w, "gan"), ref, atol=1e-5)
+
+
+def test_particle_flow_reduces_w2_and_checks_target():
+    g = torch.Generator().manual_seed(4)
+    x0 = torch.randn(128, 2, generator=g)
+    tgt = torch.randn(128, 2, generator=g) + 2.0
+    sample = lambda n, gen: torch.randn(n, 2, generator=gen) + 2.0
+    torch.manual_seed(0)
+    run = mf.particle_flow(x0, sample, nets.mlp(2, 1, hidden=32, depth=1), steps=60, eps=0.1,
+                           d_steps=3, lr_d=5e-3, target=tgt, record_every=30)
+    assert run.history["w2"][-1] < 0.5 * run.history["w2"][0]
+    with pytest.raises(ValueError, match="128"):
+        mf.particle_flow(x0, sample, nets.mlp(2, 1), steps=1, eps=0.1, target=tgt[:5])
+
+
+def test_particle_flow_raises_divergence_error():
+    x0 = torch.randn(16, 2)
+    with pytest.raises(DivergenceError, match="step"):
+        mf.particle_flow(x0, lambda n, g: torch.randn(n, 2, generator=g), _Exploding(), steps=3, eps=1e30,
+                         d_steps=1)
+
+
+class _Exploding(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        return self.w * torch.exp(x.pow(2).sum(1) * 50)
+
+
+def test_gaussian_toy_exact_ratio_converges_for_identity_not_for_neg_square():
+    ok = mf.gaussian_toy("identity", iters=200, exact_ratio=True, record_every=50)
+    bad = mf.gaussian_toy("neg_square", iters=200, exact_ratio=True, record_every=50)
+    assert ok.history["w2"][-1] < 0.1 * ok.history["w2"][0]
+    assert bad.history["w2"][-1] > 0.5 * bad.history["w2"][0]
+
+
+def test_train_monoflow_k1_adam_losses_agree():
+    """With Adam (scale invariant) and one generator step, -D and the distillation loss coincide."""
+    runs = [mf.gaussian_toy("identity", loss=loss, iters=30, eps=0.05, record_every=30, seed=1)
+            for loss in ("h", "distill")]
+    a, b = runs[0].history, runs[1].history
+    assert np.allclose(a["mean"][-1], b["mean"][-1], atol=1e-4)
+    assert np.allclose(a["cov"][-1], b["cov"][-1], atol=1e-4)
+    assert math.isfinite(a["w2"][-1])
