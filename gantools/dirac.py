@@ -488,3 +488,32 @@ def ema_gain(decay: float, omega: float, h: float) -> float:
     beta = check_positive(decay, "decay")
     z = (1 - beta) / (1 - beta * np.exp(-1j * omega * h))
     return float(abs(z))
+
+
+END_STATES: tuple[str, ...] = ("equilibrium", "bounded", "diverges")
+"""Labels returned by :func:`end_state`."""
+
+
+def end_state(tr: Trajectory, *, frac: float = 0.1, tol: float = 1e-3, blowup: float = 10.0) -> list[str]:
+    r"""Classify how each trajectory in a batch ends, from :math:`\lVert\theta\rVert` over its last ``frac``.
+
+    ``"equilibrium"`` if the largest radius there is below ``tol`` times the starting radius;
+    ``"diverges"`` if the radius there exceeds ``blowup`` times the start *and* is still growing
+    (the maximum over the second half of the window exceeds that over the first half by more
+    than 1%); ``"bounded"`` (it keeps moving in a bounded region, or has settled on a large orbit)
+    otherwise. A heuristic for tables; the notebooks back each label with the analysis.
+    """
+    r = tr.radius.reshape(tr.radius.shape[0], -1)
+    r0 = r[0].clamp_min(1e-300)
+    w = r[-max(2, int(frac * r.shape[0])):]
+    half = w.shape[0] // 2
+    out = []
+    for j in range(r.shape[1]):
+        wj = w[:, j]
+        if float(wj.max()) < tol * float(r0[j]):
+            out.append("equilibrium")
+        elif float(wj.min()) > blowup * float(r0[j]) and float(wj[half:].max()) > 1.01 * float(wj[:half].max()):
+            out.append("diverges")
+        else:
+            out.append("bounded")
+    return out

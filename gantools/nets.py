@@ -91,13 +91,15 @@ class EnsembleMLP(nn.Module):
         self.act = nn.LeakyReLU(0.2) if act == "leaky_relu" else ACTIVATIONS[act]()
 
     def forward(self, x):
+        import torch
+
         if x.ndim != 3 or x.shape[0] != self.n_members or x.shape[2] != self.in_dim:
             raise ValueError(f"EnsembleMLP expects shape ({self.n_members}, batch, {self.in_dim}), "
                              f"got {tuple(x.shape)}")
         h = x
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = b.baddbmm(h, w) if h.shape[1] > 0 else h @ w + b
+            h = torch.baddbmm(b, h, w)  # b + h @ w, one matmul per member
             if i < last:
                 h = self.act(h)
         return h

@@ -186,3 +186,12 @@ def test_functional_and_tape_autograd_fields_agree(variant, hp):
     theta = torch.randn(5, 2, dtype=torch.float64)
     for a, b in zip(_field(variant, full)(phi, theta), _field_func(variant, full)(phi, theta)):
         torch.testing.assert_close(a, b, rtol=1e-13, atol=1e-13)
+
+
+def test_end_state_labels():
+    tr = dirac.simulate("wgan_gp", [[0.1, 0.2]] * 2, [[0.2, 0.1]] * 2, t_end=150.0, dt=0.1, c=0.0)
+    assert dirac.end_state(tr) == ["equilibrium", "equilibrium"]
+    tr = dirac.simulate("gan_qp", PHI0, THETA0, t_end=60.0, dt=0.1)
+    assert dirac.end_state(tr) == ["bounded"]
+    tr = dirac.simulate("gan_qp", PHI0, THETA0, t_end=40.0, dt=0.2, method="sim_gd")
+    assert dirac.end_state(tr) == ["diverges"]

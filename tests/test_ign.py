@@ -135,7 +135,7 @@ def test_sharpness_drops_under_blur():
 def test_autoencoders_map_images_to_images(arch):
     f = digits.autoencoder(arch, seed=0)
     out = f(torch.randn(3, 64))
-    assert out.shape == (3, 64) and float(out.abs().max()) <= 1.0
+    assert out.shape == (3, 64) and float(out.detach().abs().max()) <= 1.0
     f2 = digits.autoencoder(arch, seed=0)
     assert all(torch.equal(a, b) for a, b in zip(f.parameters(), f2.parameters()))
     with pytest.raises(ValueError, match="architecture"):
@@ -153,3 +153,30 @@ def test_step_flops_counts_matmuls():
     lin = nn.Linear(10, 20, bias=False)
     fl = digits.step_flops(lambda: lin(torch.randn(4, 10)).sum().backward())
     assert fl == 2 * 2 * 4 * 10 * 20  # forward + weight-gradient matmul (input needs no grad)
+
+
+def test_ign_explorer_model_is_cached_and_plotted():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gantools import widgets
+
+    run = widgets.ign_run(lam_tight=0.2, steps=5)
+    assert widgets.ign_run(lam_tight=0.2, steps=5) is run
+    stats = widgets.plot_ign_orbit(run.f, 2, n_points=50)
+    assert len(stats) == 2 and stats[0].n_modes == 8
+    plt.close("all")
+    with pytest.raises(ValueError, match="toy dataset"):
+        widgets.ign_run(dataset="mnist")
+
+
+def test_sampler_nearest_and_timing():
+    x, _ = data.digits()
+    draw = digits.sampler(x[:10])
+    b = draw(7, torch.Generator().manual_seed(0))
+    assert b.shape == (7, 64)
+    assert float(digits.nearest_real_distance(b, x[:10]).max()) == 0.0
+    assert ign.median_seconds(lambda: None, repeat=3, warmup=0) >= 0.0
+    with pytest.raises(ValueError, match="shape"):
+        digits.sampler(torch.zeros(3, 5))

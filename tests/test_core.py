@@ -1,0 +1,151 @@
+"""Unit tests of the shared modules: data, metrics, nets, losses, train, utils, widgets."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gantools import data, losses, metrics, nets, train, utils, widgets
+
+
+# ----------------------------------------------------------------------------- data
+@pytest.mark.parametrize("name", data.TOY_DATASETS)
+def test_toy_samples_are_seeded_and_shaped(name):
+    a, b = data.sample(name, 500, seed=3), data.sample(name, 500, seed=3)
+    assert a.shape == (500, 2) and a.dtype == torch.float32
+    torch.testing.assert_close(a, b)
+    assert not torch.equal(a, data.sample(name, 500, seed=4))
+
+
+@pytest.mark.parametrize("name,k,radius", [("8gaussians", 8, 2 / 1.414), ("25gaussians", 25, None)])
+def test_mixture_geometry(name, k, radius):
+    c = data.mode_centers(name)
+    assert c.shape == (k, 2)
+    if radius is not None:
+        torch.testing.assert_close(c.norm(dim=1), torch.full((k,), radius))
+    x = data.sample(name, 20_000, seed=0)
+    nearest = torch.cdist(x, c).argmin(1)
+    within = (x - c[nearest]).norm(dim=1) < 3 * data.mode_sigma(name) * 1.5
+    assert within.float().mean() > 0.99
+    counts = torch.bincount(nearest, minlength=k).float() / len(x)
+    assert float((counts - 1 / k).abs().max()) < 0.02
+
+
+def test_data_bad_input():
+    with pytest.raises(ValueError, match="expected one of"):
+        data.sample("moons", 10)
+    with pytest.raises(ValueError, match="mixture"):
+        data.mode_centers("swissroll")
+    with pytest.raises(ValueError, match=">= 1"):
+        data.sample("8gaussians", 0)
+    with pytest.raises(TypeError):
+        data.sample("8gaussians", 10, seed="x")
+
+
+# ----------------------------------------------------------------------------- metrics
+def test_mode_stats_perfect_and_collapsed():
+    name = "25gaussians"
+    c, s = data.mode_centers(name), data.mode_sigma(name)
+    good = metrics.mode_stats(data.sample(name, 5000, seed=0), c, s, min_count=20)
+    assert good.modes_captured == 25 and good.high_quality_fraction > 0.98 and good.kl_to_uniform < 0.02
+    collapsed = metrics.mode_stats(c[3] + 0.001 * torch.randn(1000, 2), c, s)
+    assert collapsed.modes_captured == 1 and collapsed.kl_to_uniform == pytest.approx(math.log(25), rel=1e-6)
+    far = metrics.mode_stats(torch.full((100, 2), 10.0), c, s)
+    assert far.high_quality_fraction == 0.0 and far.modes_captured == 0
+
+
+def test_w2_exact_on_shift_and_permutation():
+    x = torch.randn(200, 2, generator=torch.Generator().manual_seed(0))
+    assert metrics.w2(x, x[torch.randperm(200)]) == pytest.approx(0.0, abs=1e-12)
+    assert metrics.w2(x, x + torch.tensor([3.0, 4.0])) == pytest.approx(5.0, rel=1e-6)
+    with pytest.raises(ValueError, match="equal-size"):
+        metrics.w2(x, x[:10])
+
+
+def test_mmd_separates_distributions():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(500, 2, generator=g), torch.randn(500, 2, generator=g)
+    assert abs(metrics.mmd(a, b)) < 0.02
+    assert metrics.mmd(a, b + 1.0) > 0.2
+
+
+@pytest.mark.parametrize("bad,match", [(torch.zeros(5), "shape"), (torch.full((3, 2), float("nan")), "finite")])
+def test_metrics_bad_input(bad, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.w2(bad, bad)
+
+
+# ----------------------------------------------------------------------------- nets, losses
+def test_mlp_shapes_and_bad_activation():
+    net = nets.mlp(3, 5, hidden=16, depth=3, act="tanh")
+    assert net(torch.zeros(7, 3)).shape == (7, 5)
+    assert nets.n_params(net) == 3 * 16 + 16 + 2 * (16 * 16 + 16) + 16 * 5 + 5
+    with pytest.raises(ValueError, match="expected one of"):
+        nets.mlp(2, 2, act="gelu2")
+
+
+def test_gan_losses_match_definitions():
+    d_real, d_fake = torch.tensor([0.3, -1.0]), torch.tensor([2.0, -0.5])
+    sp = torch.nn.functional.softplus
+    torch.testing.assert_close(losses.d_loss("ns", d_real, d_fake), sp(-d_real).mean() + sp(d_fake).mean())
+    torch.testing.assert_close(losses.g_loss("ns", d_fake), -torch.log(torch.sigmoid(d_fake)).mean())
+    torch.testing.assert_close(losses.g_loss("saturating", d_fake), torch.log(1 - torch.sigmoid(d_fake)).mean())
+    torch.testing.assert_close(losses.d_loss("wgan", d_real, d_fake), d_fake.mean() - d_real.mean())
+    with pytest.raises(ValueError, match="expected one of"):
+        losses.g_loss("lsgan", d_fake)
+
+
+def test_zero_centred_penalty_of_a_linear_critic():
+    D = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        D.weight.copy_(torch.tensor([[3.0, 4.0]]))
+    pen = losses.zero_centred_penalty(D, torch.randn(10, 2))
+    assert float(pen) == pytest.approx(25.0)
+    pen.backward()
+    torch.testing.assert_close(D.weight.grad, torch.tensor([[6.0, 8.0]]))
+
+
+# ----------------------------------------------------------------------------- train
+def test_ema_model_follows_the_recursion():
+    net = torch.nn.Linear(1, 1, bias=False)
+    avg = train.ema_model(net, 0.9)
+    ws = [1.0, 2.0, 4.0]
+    ref = None
+    for w in ws:
+        with torch.no_grad():
+            net.weight.fill_(w)
+        avg.update_parameters(net)
+        ref = w if ref is None else 0.9 * ref + 0.1 * w
+    assert float(avg.module.weight) == pytest.approx(ref)
+    with pytest.raises(ValueError):
+        train.ema_model(net, 1.0)
+
+
+def test_train_gan_runs_and_reports_divergence():
+    torch.manual_seed(0)
+    G, D = nets.mlp(2, 2, hidden=8, depth=1), nets.mlp(2, 1, hidden=8, depth=1)
+    run = train.train_gan(G, D, lambda n, g: data.sample("8gaussians", n, seed=g), z_dim=2, steps=20,
+                          batch=32, ema_decays=(0.9,), seed=0, log_every=5, r1=0.1, l2=1e-3)
+    assert run.history["step"] == [0, 5, 10, 15, 19] and 0.9 in run.emas
+    with pytest.raises(train.DivergenceError, match="discriminator loss at step 0"):
+        train.train_gan(G, D, lambda n, g: torch.full((n, 2), float("nan")), z_dim=2, steps=3, batch=8)
+
+
+def test_seed_all_is_reproducible():
+    utils.seed_all(5)
+    a = torch.randn(3)
+    utils.seed_all(5)
+    torch.testing.assert_close(a, torch.randn(3))
+    assert torch.get_num_threads() == 1
+
+
+# ----------------------------------------------------------------------------- widgets (Part I)
+def test_dirac_run_and_explorer_build():
+    tr, avg = widgets.dirac_run("gan_qp", lr=0.1, t_end=20.0, ema_decay=0.9)
+    assert avg.shape == tr.theta.shape
+    fig = widgets.plot_dirac_run(tr, avg)
+    assert len(fig.axes) == 2
+    box = widgets.dirac_explorer()
+    assert box.children, "the explorer has controls"
+    with pytest.raises(ValueError, match="expected one of"):
+        widgets.dirac_run("lsgan")
