@@ -267,3 +267,24 @@ def median_seconds(fn: Callable[[], object], *, repeat: int = 20, warmup: int = 
         times.append(time.perf_counter() - t0)
     times.sort()
     return times[len(times) // 2]
+
+
+def compare_seconds(fns: dict[str, Callable[[], object]], *, repeat: int = 15,
+                    warmup: int = 3) -> dict[str, float]:
+    """Median wall-clock seconds of several callables, timed in interleaved rounds.
+
+    Each round calls every function once, in order; interleaving makes the comparison fair when
+    the machine's load changes during the measurement (a shared CPU). Returns name -> median.
+    """
+    check_int(repeat, "repeat")
+    check_int(warmup, "warmup", minimum=0)
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeat):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: sorted(v)[len(v) // 2] for k, v in times.items()}

@@ -79,11 +79,15 @@ def w2(x, y) -> float:
     return float(np.sqrt(cost[rows, cols].mean()))
 
 
-def mmd(x, y, *, bandwidths: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5, 1.0)) -> float:
-    r"""Unbiased squared maximum mean discrepancy with a sum of Gaussian kernels.
+def mmd(x, y, *, bandwidths: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5, 1.0), weights=None) -> float:
+    r"""Squared maximum mean discrepancy with a sum of Gaussian kernels.
 
-    :math:`k(a,b) = \sum_h \exp(-\lVert a-b\rVert^2 / (2h^2))`. The estimate can be
-    slightly negative when the two samples come from the same distribution.
+    :math:`k(a,b) = \sum_h \exp(-\lVert a-b\rVert^2 / (2h^2))`. Without ``weights`` this is the
+    unbiased estimate (it can be slightly negative when both samples come from one
+    distribution). With non-negative ``weights`` on ``x`` (normalised to sum to one; e.g.
+    self-normalised importance weights) the ``x``-``x`` term becomes
+    :math:`\sum_{i\neq j} w_iw_jk(x_i,x_j)/(1-\sum_i w_i^2)` and the cross term
+    :math:`\sum_i w_i\frac1m\sum_j k(x_i,y_j)`.
     """
     a = check_points(x, "x", dtype=torch.float64)
     b = check_points(y, "y", dim=a.shape[1], dtype=torch.float64)
@@ -91,60 +95,23 @@ def mmd(x, y, *, bandwidths: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5, 1.0)) -> 
         raise ValueError("mmd needs at least two points in each set")
     for h in bandwidths:
         check_positive(h, "bandwidth")
+    n, m = a.shape[0], b.shape[0]
+    if weights is None:
+        w = torch.full((n,), 1.0 / n, dtype=torch.float64)
+    else:
+        w = torch.as_tensor(weights, dtype=torch.float64).reshape(-1)
+        if w.shape[0] != n:
+            raise ValueError(f"weights must have shape ({n},), one per point of x, got {tuple(w.shape)}")
+        if not torch.isfinite(w).all() or bool((w < 0).any()) or float(w.sum()) <= 0:
+            raise ValueError("weights must be finite, non-negative and not all zero")
+        w = w / w.sum()
 
     def gram(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         d2 = torch.cdist(u, v) ** 2
         return sum(torch.exp(-d2 / (2 * h * h)) for h in bandwidths)
 
     kxx, kyy, kxy = gram(a, a), gram(b, b), gram(a, b)
-    n, m = a.shape[0], b.shape[0]
-    sxx = (kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
+    wsq = float((w * w).sum())
+    sxx = (w @ kxx @ w - (w * w * kxx.diagonal()).sum()) / (1 - wsq)
     syy = (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
-    return float(sxx + syy - 2 * kxy.mean())
-
-
-@dataclass(frozen=True)
-class DigitScores:
-    """What :func:`digit_scores` returns."""
-
-    coverage: int
-    n_classes: int
-    mean_confidence: float
-    class_fractions: tuple[float, ...]
-    kl_to_uniform: float
-
-
-def digit_scores(images, *, min_frac: float = 0.02) -> DigitScores:
-    r"""Class coverage and confidence of 8x8 digit samples under a classifier trained on real digits.
-
-    The reference classifier (:func:`gantools.digits.classifier`, trained once per process,
-    deterministically, held-out accuracy :func:`gantools.digits.classifier_accuracy`) gives
-    probabilities :math:`p(c\mid x)`. With :math:`\hat c(x)=\arg\max_c p(c\mid x)`:
-
-    * ``coverage``: the number of classes :math:`c` with
-      :math:`\frac1n\#\{i: \hat c(x_i)=c\} \ge` ``min_frac`` (10 when every digit appears);
-    * ``mean_confidence``: :math:`\frac1n\sum_i \max_c p(c\mid x_i)` (high for clear digits);
-    * ``kl_to_uniform``: :math:`\sum_c \hat\pi_c\log(10\,\hat\pi_c)` of the predicted-class
-      histogram :math:`\hat\pi` (0 when balanced, :math:`\log 10` for one class).
-
-    Parameters
-    ----------
-    images : tensor of shape (n, 64), (n, 8, 8) or (n, 1, 8, 8), values in [-1, 1]
-    min_frac : float
-        Share of samples a class needs to count as covered.
-    """
-    from .digits import predict_proba
-
-    check_positive(min_frac, "min_frac")
-    probs = predict_proba(images)
-    conf, pred = probs.max(1)
-    frac = torch.bincount(pred, minlength=10).double() / len(pred)
-    nz = frac > 0
-    kl = float((frac[nz] * torch.log(frac[nz] * 10)).sum())
-    return DigitScores(
-        coverage=int((frac >= min_frac).sum()),
-        n_classes=10,
-        mean_confidence=float(conf.mean()),
-        class_fractions=tuple(float(v) for v in frac),
-        kl_to_uniform=kl,
-    )
+    return float(sxx + syy - 2 * (w @ kxy).mean())

@@ -103,7 +103,7 @@ H_FUNCTIONS: dict[str, HFunction] = {
         r"$D(G(z))^2/2$: least squares pulling the logit to 'undecided' ($D=0$); not monotone", False),
     "sin": HFunction(
         "sin", lambda d: torch.sin(d), r"\sin d",
-        r"$-\sin D(G(z))$: increasing only for $|d|<\pi/2$; not monotone", False),
+        r"$-\sin D(G(z))$: increasing only for $\lvert d\rvert<\pi/2$; not monotone", False),
 }
 """Name -> :class:`HFunction`. The first five are increasing (MonoFlow); the last two are not."""
 

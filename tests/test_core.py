@@ -149,3 +149,16 @@ def test_dirac_run_and_explorer_build():
     assert box.children, "the explorer has controls"
     with pytest.raises(ValueError, match="expected one of"):
         widgets.dirac_run("lsgan")
+
+
+def test_weighted_mmd_reduces_to_unweighted_and_reweights():
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.randn(300, 2, generator=g), torch.randn(300, 2, generator=g)
+    assert metrics.mmd(a, b, weights=torch.ones(300)) == pytest.approx(metrics.mmd(a, b), rel=1e-10)
+    # a mixture of two clusters reweighted onto one cluster matches that cluster
+    x = torch.cat([torch.randn(300, 2, generator=g) - 3, torch.randn(300, 2, generator=g) + 3])
+    w = torch.cat([torch.zeros(300), torch.ones(300)])
+    target = torch.randn(300, 2, generator=g) + 3
+    assert metrics.mmd(x, target, weights=w) < 0.05 < metrics.mmd(x, target)
+    with pytest.raises(ValueError, match="weights"):
+        metrics.mmd(a, b, weights=-torch.ones(300))

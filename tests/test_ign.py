@@ -180,3 +180,9 @@ def test_sampler_nearest_and_timing():
     assert ign.median_seconds(lambda: None, repeat=3, warmup=0) >= 0.0
     with pytest.raises(ValueError, match="shape"):
         digits.sampler(torch.zeros(3, 5))
+
+
+def test_compare_seconds_orders_work():
+    import time as _t
+    out = ign.compare_seconds({"fast": lambda: None, "slow": lambda: _t.sleep(0.002)}, repeat=3, warmup=1)
+    assert set(out) == {"fast", "slow"} and out["slow"] > out["fast"]
