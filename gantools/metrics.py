@@ -115,3 +115,50 @@ def mmd(x, y, *, bandwidths: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5, 1.0), wei
     sxx = (w @ kxx @ w - (w * w * kxx.diagonal()).sum()) / (1 - wsq)
     syy = (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
     return float(sxx + syy - 2 * (w @ kxy).mean())
+
+
+@dataclass(frozen=True)
+class DigitScores:
+    """What :func:`digit_scores` returns."""
+
+    coverage: int
+    n_classes: int
+    mean_confidence: float
+    class_fractions: tuple[float, ...]
+    kl_to_uniform: float
+
+
+def digit_scores(images, *, min_frac: float = 0.02) -> DigitScores:
+    r"""Class coverage and confidence of 8x8 digit samples under a classifier trained on real digits.
+
+    The reference classifier (:func:`gantools.digits.classifier`, trained once per process,
+    deterministically, held-out accuracy :func:`gantools.digits.classifier_accuracy`) gives
+    probabilities :math:`p(c\mid x)`. With :math:`\hat c(x)=\arg\max_c p(c\mid x)`:
+
+    * ``coverage``: the number of classes :math:`c` with
+      :math:`\frac1n\#\{i: \hat c(x_i)=c\} \ge` ``min_frac`` (10 when every digit appears);
+    * ``mean_confidence``: :math:`\frac1n\sum_i \max_c p(c\mid x_i)` (high for clear digits);
+    * ``kl_to_uniform``: :math:`\sum_c \hat\pi_c\log(10\,\hat\pi_c)` of the predicted-class
+      histogram :math:`\hat\pi` (0 when balanced, :math:`\log 10` for one class).
+
+    Parameters
+    ----------
+    images : tensor of shape (n, 64), (n, 8, 8) or (n, 1, 8, 8), values in [-1, 1]
+    min_frac : float
+        Share of samples a class needs to count as covered.
+    """
+    from .digits import predict_proba
+
+    check_positive(min_frac, "min_frac")
+    probs = predict_proba(images)
+    conf, pred = probs.max(1)
+    frac = torch.bincount(pred, minlength=10).double() / len(pred)
+    nz = frac > 0
+    kl = float((frac[nz] * torch.log(frac[nz] * 10)).sum())
+    return DigitScores(
+        coverage=int((frac >= min_frac).sum()),
+        n_classes=10,
+        mean_confidence=float(conf.mean()),
+        class_fractions=tuple(float(v) for v in frac),
+        kl_to_uniform=kl,
+    )
