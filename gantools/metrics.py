@@ -74,7 +74,8 @@ def w2(x, y) -> float:
     b = check_points(y, "y", dim=a.shape[1], dtype=torch.float64)
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"w2 needs equal-size point sets, got {a.shape[0]} and {b.shape[0]} points")
-    cost = (torch.cdist(a, b) ** 2).numpy()
+    # exact pairwise distances (the matrix-product shortcut loses ~1e-8 to cancellation)
+    cost = (torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist") ** 2).numpy()
     rows, cols = linear_sum_assignment(cost)
     return float(np.sqrt(cost[rows, cols].mean()))
 

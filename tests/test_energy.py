@@ -12,13 +12,6 @@ from gantools import energy as en
 from gantools.nets import EnsembleMLP, mlp
 from gantools.train import DivergenceError
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids oversubscription on a shared CPU (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 CENTERS = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])

@@ -8,7 +8,6 @@ from torch import nn
 from gantools import data, digits, ign, losses, metrics, nets
 from gantools.train import DivergenceError
 
-torch.set_num_threads(1)  # tiny networks: one thread avoids contention on shared CPUs
 
 
 def _grads(loss: torch.Tensor, params) -> list[torch.Tensor]:

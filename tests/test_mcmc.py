@@ -9,13 +9,6 @@ import torch
 from gantools import mcmc
 from gantools.train import DivergenceError
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids oversubscription on a shared CPU (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 MEAN = torch.tensor([1.0, -0.5])

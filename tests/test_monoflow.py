@@ -11,7 +11,6 @@ from gantools import monoflow as mf
 from gantools import nets
 from gantools.train import DivergenceError
 
-torch.set_num_threads(1)
 
 
 def test_h_functions_reproduce_classic_losses():
