@@ -100,7 +100,12 @@ def losses(variant: str, phi: torch.Tensor, theta: torch.Tensor, **hparams: floa
     ``gan_qp`` at :math:`\theta=0` (where the quadratic term vanishes like :math:`\lVert\theta\rVert`)
     are differentiable at the origin.
     """
-    hp = _hparams(variant, hparams)
+    return _losses(variant, phi, theta, _hparams(variant, hparams))
+
+
+def _losses(variant: str, phi: torch.Tensor, theta: torch.Tensor, hp: dict[str, float]
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`losses` with validated hyper-parameters (no checks: the simulation's inner loop)."""
     s = (theta * phi).sum(-1)  # D(theta) = theta . phi
     if variant == "vanilla":
         ld = torch.nn.functional.softplus(s) + np.log(2.0)
@@ -111,7 +116,8 @@ def losses(variant: str, phi: torch.Tensor, theta: torch.Tensor, **hparams: floa
     elif variant == "wgan_gp":
         lam, c = hp["lam"], hp["c"]
         # lam * (|phi| - c)^2 expanded, so that c = 0 gives the smooth lam*|phi|^2
-        pen = lam * ((phi * phi).sum(-1) - 2 * c * _safe_norm(phi) + c * c)
+        sq = (phi * phi).sum(-1)
+        pen = lam * sq if c == 0 else lam * (sq - 2 * c * _safe_norm(phi) + c * c)
         ld, lg = s + pen, -s
     else:  # gan_qp
         lam = hp["lam"]
@@ -174,7 +180,7 @@ def _field(variant: str, hp: dict[str, float]) -> Callable[[torch.Tensor, torch.
         with torch.enable_grad():
             p = p.detach().requires_grad_(True)
             t = t.detach().requires_grad_(True)
-            ld, lg = losses(variant, p, t, **hp)
+            ld, lg = _losses(variant, p, t, hp)
             (g_phi,) = torch.autograd.grad(ld.sum(), p, retain_graph=True)
             (g_theta,) = torch.autograd.grad(lg.sum(), t)
         return -g_phi, -g_theta
@@ -185,10 +191,10 @@ def _field(variant: str, hp: dict[str, float]) -> Callable[[torch.Tensor, torch.
 def _field_func(variant: str, hp: dict[str, float]) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """The same field through :func:`torch.func.grad`, composable with ``jacfwd`` (Jacobians)."""
     def ld(p, t):
-        return losses(variant, p, t, **hp)[0].sum()
+        return _losses(variant, p, t, hp)[0].sum()
 
     def lg(t, p):
-        return losses(variant, p, t, **hp)[1].sum()
+        return _losses(variant, p, t, hp)[1].sum()
 
     g_phi, g_theta = grad(ld), grad(lg)
 
