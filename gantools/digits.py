@@ -25,6 +25,8 @@ def _as_images(x: torch.Tensor, name: str = "images") -> torch.Tensor:
         x = torch.as_tensor(x, dtype=torch.float32)
     if x.ndim < 2 or x.shape[0] == 0 or x[0].numel() != DIM:
         raise ValueError(f"{name} must have shape (n, 64), (n, 8, 8) or (n, 1, 8, 8), got {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} must be finite; it holds NaN/inf entries")
     return x.reshape(x.shape[0], DIM).float()
 
 

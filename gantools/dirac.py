@@ -492,6 +492,13 @@ def ema_gain(decay: float, omega: float, h: float) -> float:
     circular oscillation of angular frequency :math:`\omega` sampled every :math:`h`.
     """
     beta = check_positive(decay, "decay")
+    try:
+        omega = float(omega)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"omega must be a real number, got {omega!r}") from err
+    if not np.isfinite(omega):
+        raise ValueError(f"omega must be finite, got {omega!r}")
+    h = check_positive(h, "h")
     z = (1 - beta) / (1 - beta * np.exp(-1j * omega * h))
     return float(abs(z))
 

@@ -52,13 +52,23 @@ def _delta(out: torch.Tensor, inp: torch.Tensor) -> torch.Tensor:
 def reconstruction_error(f: nn.Module, x: torch.Tensor) -> torch.Tensor:
     r"""Per-sample :math:`\delta_\theta(x) = \frac1d\lVert f_\theta(x)-x\rVert^2`, shape ``(n,)``."""
     _check_batch(x, "x")
-    return _delta(f(x), x)
+    return _delta(_apply(f, x, "x"), x)
 
 
 def _check_batch(t: torch.Tensor, name: str) -> None:
     if not isinstance(t, torch.Tensor) or t.ndim < 2 or t.shape[0] == 0:
         shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
         raise ValueError(f"{name} must be a batch of shape (n, ...) with n >= 1, got {shape}")
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} must be finite; it holds NaN/inf entries")
+
+
+def _apply(f: nn.Module, t: torch.Tensor, name: str) -> torch.Tensor:
+    """``f(t)``, with a clear ``ValueError`` when ``t``'s shape does not fit ``f``."""
+    try:
+        return f(t)
+    except RuntimeError as err:
+        raise ValueError(f"{name} of shape {tuple(t.shape)} does not fit the network: {err}") from err
 
 
 def ign_loss(f: nn.Module, x: torch.Tensor, z: torch.Tensor, *, lam_rec: float = 1.0,
@@ -141,12 +151,12 @@ def ign_loss(f: nn.Module, x: torch.Tensor, z: torch.Tensor, *, lam_rec: float =
 
 def apply_n(f: nn.Module, z: torch.Tensor, n: int) -> list[torch.Tensor]:
     r"""The orbit :math:`[z, f(z), f(f(z)), \dots, f^n(z)]` (no gradient), ``n+1`` tensors."""
-    check_int(n, "n", minimum=0)
+    check_int(n, "n", minimum=1)
     _check_batch(z, "z")
     out = [z]
     with torch.no_grad():
         for _ in range(n):
-            out.append(f(out[-1]))
+            out.append(_apply(f, out[-1], "z"))
     return out
 
 

@@ -16,6 +16,8 @@ Here :math:`\mathrm{sp}(t)=\log(1+e^t)` is the softplus and :math:`\tilde x = G(
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -27,8 +29,14 @@ GAN_LOSSES: tuple[str, ...] = ("ns", "saturating", "wgan", "hinge")
 
 
 def d_loss(name: str, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
-    """Discriminator loss (a scalar, averaged over the batch) for the pair ``name``."""
+    """Discriminator loss (a scalar, averaged over the batch) for the pair ``name``.
+
+    NaN logits give a NaN loss (as in torch); :func:`gantools.train.train_gan` turns that into a
+    ``DivergenceError`` naming the step.
+    """
     check_name(name, GAN_LOSSES, "GAN loss")
+    _check_logits(d_real, "d_real")
+    _check_logits(d_fake, "d_fake")
     if name in ("ns", "saturating"):
         return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
     if name == "wgan":
@@ -39,11 +47,18 @@ def d_loss(name: str, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tenso
 def g_loss(name: str, d_fake: torch.Tensor) -> torch.Tensor:
     """Generator loss (a scalar, averaged over the batch) for the pair ``name``."""
     check_name(name, GAN_LOSSES, "GAN loss")
+    _check_logits(d_fake, "d_fake")
     if name == "ns":
         return F.softplus(-d_fake).mean()
     if name == "saturating":
         return -F.softplus(d_fake).mean()
     return -d_fake.mean()
+
+
+def _check_logits(t: Any, name: str) -> None:
+    if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+        what = f"dtype {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
+        raise TypeError(f"{name} must be a floating torch.Tensor of discriminator outputs, got {what}")
 
 
 def zero_centred_penalty(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -52,8 +67,14 @@ def zero_centred_penalty(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
     The graph is kept so that the penalty can be differentiated with respect to
     the discriminator's parameters.
     """
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim < 2 or x.shape[0] == 0:
+        got = f"shape {tuple(x.shape)}, dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"x must be a floating tensor of shape (n, ...) with n >= 1, got {got}")
     x = x.detach().requires_grad_(True)
-    out = D(x)
+    try:
+        out = D(x)
+    except RuntimeError as err:
+        raise ValueError(f"D does not accept x of shape {tuple(x.shape)}: {err}") from err
     (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
     return grad.pow(2).flatten(1).sum(1).mean()
 

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from ._validate import check_int, check_points, check_positive
+from ._validate import as_tensor, check_finite, check_int, check_points, check_positive
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,7 @@ def digit_scores(images, *, min_frac: float = 0.02) -> DigitScores:
     from .digits import predict_proba
 
     check_positive(min_frac, "min_frac")
+    check_finite(as_tensor(images, "images"), "images")
     probs = predict_proba(images)
     conf, pred = probs.max(1)
     frac = torch.bincount(pred, minlength=10).double() / len(pred)

@@ -189,6 +189,10 @@ def _np_gauss(mean, cov, what: str) -> tuple[np.ndarray, np.ndarray]:
     s = np.asarray(cov, dtype=float)
     if s.shape != (m.size, m.size):
         raise ValueError(f"{what} covariance must have shape ({m.size}, {m.size}), got {s.shape}")
+    if not (np.isfinite(m).all() and np.isfinite(s).all()):
+        raise ValueError(f"{what} mean and covariance must be finite")
+    if not np.allclose(s, s.T) or np.linalg.eigvalsh(0.5 * (s + s.T)).min() <= 0:
+        raise ValueError(f"{what} covariance must be symmetric positive definite")
     return m, s
 
 

@@ -40,6 +40,8 @@ def mlp(in_dim: int, out_dim: int, *, hidden: int = 64, depth: int = 2,
 
 def n_params(module: nn.Module) -> int:
     """Number of trainable parameters."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 

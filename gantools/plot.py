@@ -103,7 +103,7 @@ def animate_paths(paths: Sequence, titles: Sequence[str], *, frames: int = 80,
             dt.set_data([a[j, 0]], [a[j, 1]])
         return lines + dots
 
-    anim = FuncAnimation(fig, update, frames=frames, interval=interval, blit=True)
+    anim = OfflineFuncAnimation(fig, update, frames=frames, interval=interval, blit=True)
     plt.close(fig)
     return anim
 
@@ -138,3 +138,19 @@ def image_grid(ax: plt.Axes, images, *, nrow: int = 8, vmin: float = -1.0, vmax:
     ax.imshow(canvas, cmap="gray_r" if vmin >= 0 else "gray", vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_axis_off()
     return ax
+
+
+class OfflineFuncAnimation(FuncAnimation):
+    """A ``FuncAnimation`` whose ``to_jshtml()`` player needs no network.
+
+    Matplotlib's JavaScript player links Font Awesome 4.4 from a CDN for its button icons; the
+    rendered book must work offline, so that ``<link>`` is removed. The buttons keep their
+    ``fa fa-*`` classes, which the book theme's own (local) Font Awesome draws.
+    """
+
+    def to_jshtml(self, *args, **kwargs) -> str:  # noqa: D102 - same as FuncAnimation's
+        import re
+
+        html = super().to_jshtml(*args, **kwargs)
+        return re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">\s*', "", html)
+

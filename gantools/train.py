@@ -85,6 +85,20 @@ def train_gan(
     check_int(z_dim, "z_dim")
     check_positive(r1, "r1", allow_zero=True)
     check_positive(l2, "l2", allow_zero=True)
+    check_positive(lr_d, "lr_d")
+    check_positive(lr_g, "lr_g")
+    modes = (G.training, D.training)
+    try:  # a shape probe in eval mode (no BatchNorm statistics change)
+        G.eval()
+        D.eval()
+        with torch.no_grad():
+            D(G(torch.zeros(2, z_dim)))
+    except RuntimeError as err:
+        raise ValueError(f"G must take z of shape (n, z_dim={z_dim}) and D must take G's output: {err}"
+                         ) from err
+    finally:
+        G.train(modes[0])
+        D.train(modes[1])
     gen = make_generator(seed)
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)
     opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)

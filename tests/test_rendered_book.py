@@ -239,7 +239,7 @@ def _network_problems(driver, origin: str) -> list[str]:
                 problems.append(f"network request off localhost: {url[:160]}")
         elif method == "Network.responseReceived":
             status = params["response"]["status"]
-            if status >= 400:
+            if status >= 400 and not params["response"]["url"].endswith("/favicon.ico"):
                 problems.append(f"HTTP {status}: {params['response']['url'][:160]}")
         elif method == "Network.loadingFailed":
             url = urls.get(params.get("requestId"), "?")
@@ -247,6 +247,15 @@ def _network_problems(driver, origin: str) -> list[str]:
                 problems.append(f"failed to load {url[:160]}: {params.get('errorText')}")
     return problems
 
+
+# Console errors that do not affect what a reader sees (upstream, not the book's):
+_KNOWN_CONSOLE_NOISE = (
+    "favicon.ico",                      # the book has no favicon; browsers ask anyway
+    # sphinx-thebe 0.3.1 under Sphinx 7 emits its config <script> twice; thebe (live code) is
+    # not enabled in this book, so the second declaration's SyntaxError changes nothing
+    "Identifier 'THEBE_JS_URL' has already been declared",
+    "Got invalid theme mode",            # pydata-sphinx-theme with an empty localStorage
+)
 
 _RAW_TEX = [
     (re.compile(r"\$\$"), "raw $$"),
@@ -301,8 +310,9 @@ def test_page_renders(page, server, browser):
 
     problems += _network_problems(browser, server.rstrip("/"))
     for entry in browser.get_log("browser"):
-        if entry.get("level") == "SEVERE" and "favicon" not in entry.get("message", ""):
-            problems.append(f"console error: {entry['message'][:200]}")
+        msg = entry.get("message", "")
+        if entry.get("level") == "SEVERE" and not any(k in msg for k in _KNOWN_CONSOLE_NOISE):
+            problems.append(f"console error: {msg[:200]}")
 
     secs = time.perf_counter() - t0
     assert not problems, f"{page} ({secs:.1f} s):\n  " + "\n  ".join(problems)

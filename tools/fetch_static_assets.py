@@ -53,6 +53,7 @@ ENTRY_POINTS = [
     "mathjax/tex-mml-chtml.js",
     "mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff",
     "html-manager/embed-amd.js",
+    "html-manager/@jupyter-widgets/html-manager/dist/1551f4f60c37af51121f.woff2",
     "requirejs/require.js",
 ]
 
@@ -76,8 +77,12 @@ def _target(name: str, member: str) -> str | None:
             return None
         return rel
     if name == "html-manager":
-        if rel == "dist/embed-amd.js" or (rel.startswith("dist/") and rel.endswith(_FONT_SUFFIXES)):
-            return rel[len("dist/"):]
+        if rel == "dist/embed-amd.js":
+            return "embed-amd.js"
+        if rel.startswith("dist/") and rel.endswith(_FONT_SUFFIXES):
+            # where the bundle's CSS asks for them, relative to RequireJS's baseUrl, which
+            # tools/static/book-offline.js sets to _static/html-manager/
+            return "@jupyter-widgets/html-manager/" + rel
         if rel == "LICENSE":
             return rel
         return None
@@ -98,7 +103,8 @@ def fetch(name: str, *, force: bool = False) -> bool:
     url, integrity = PACKAGES[name]
     out = DEST / name
     stamp = out / ".version"
-    if not force and stamp.is_file() and stamp.read_text().strip() == url:
+    if (not force and stamp.is_file() and stamp.read_text().strip() == url
+            and not any(p.startswith(name + "/") for p in missing())):
         return False
     with urllib.request.urlopen(url, timeout=120) as resp:  # the one network access: install time
         data = resp.read()
