@@ -3,9 +3,10 @@
 
 The built book (``_build/html``) must not load anything from a CDN: MathJax, RequireJS and the
 ipywidgets HTML manager (which renders the widgets saved in the explorer notebooks) are served from
-the book's own ``_static/`` folder. This script downloads the pinned npm tarballs straight from the
-npm registry (no ``node``/``npm`` needed), checks each tarball's ``sha512`` against the registry's
-integrity value, and unpacks the files the book uses into ``_assets/`` (git-ignored). ``_config.yml``
+the book's own ``_static/`` folder. This script fetches the pinned npm packages with the ordinary
+npm client (``npm pack NAME@VERSION``: Node.js and npm must be installed), checks each tarball's
+``sha512`` against the pinned integrity value, and unpacks the files the book uses into ``_assets/``
+(git-ignored). ``_config.yml``
 lists ``_assets`` in ``html_static_path``, so Sphinx copies it to ``_build/html/_static/`` and the
 pages reference ``_static/mathjax/...``, ``_static/requirejs/...`` and ``_static/html-manager/...``.
 
@@ -23,27 +24,29 @@ import argparse
 import base64
 import hashlib
 import io
+import json
 import shutil
+import subprocess
 import sys
 import tarfile
-import urllib.request
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEST = ROOT / "_assets"
 
-# name -> (tarball URL, npm "integrity" sha512, which members to keep (prefix or suffix rules))
+# name -> (npm package spec, npm "integrity" sha512)
 PACKAGES = {
     "mathjax": (
-        "https://registry.npmjs.org/mathjax/-/mathjax-3.2.2.tgz",
+        "mathjax@3.2.2",
         "sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
     ),
     "html-manager": (
-        "https://registry.npmjs.org/@jupyter-widgets/html-manager/-/html-manager-1.0.15.tgz",
+        "@jupyter-widgets/html-manager@1.0.15",
         "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
     ),
     "requirejs": (
-        "https://registry.npmjs.org/requirejs/-/requirejs-2.3.8.tgz",
+        "requirejs@2.3.8",
         "sha512-7/cTSLOdYkNBNJcDMWf+luFvMriVm7eYxp4BcFCsAX0wF421Vyce5SXP17c+Jd5otXKGNehIonFlyQXSowL6Mw==",
     ),
 }
@@ -91,24 +94,38 @@ def _target(name: str, member: str) -> str | None:
     raise ValueError(f"unknown package {name!r}")
 
 
-def _check_integrity(data: bytes, integrity: str, url: str) -> None:
+def _check_integrity(data: bytes, integrity: str, spec: str) -> None:
     algo, _, expected = integrity.partition("-")
     got = base64.b64encode(hashlib.new(algo, data).digest()).decode()
     if got != expected:
-        raise SystemExit(f"integrity check failed for {url}: expected {integrity}, got {algo}-{got}")
+        raise SystemExit(f"integrity check failed for {spec}: expected {integrity}, got {algo}-{got}")
+
+
+def _npm_pack(spec: str) -> bytes:
+    """The tarball of ``spec`` (``name@version``) as bytes, fetched by ``npm pack``."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SystemExit("npm was not found: install Node.js and npm (e.g. `apt-get install npm`), "
+                         "then run this script again")
+    with tempfile.TemporaryDirectory() as tmp:
+        res = subprocess.run([npm, "pack", spec, "--pack-destination", tmp, "--json", "--silent"],
+                             capture_output=True, text=True, timeout=300)
+        if res.returncode != 0:
+            raise SystemExit(f"`npm pack {spec}` failed:\n{res.stderr.strip()}")
+        filename = json.loads(res.stdout)[0]["filename"]
+        return (Path(tmp) / filename).read_bytes()
 
 
 def fetch(name: str, *, force: bool = False) -> bool:
     """Download and unpack one package into ``_assets/<name>``; return True if it was fetched."""
-    url, integrity = PACKAGES[name]
+    spec, integrity = PACKAGES[name]
     out = DEST / name
     stamp = out / ".version"
-    if (not force and stamp.is_file() and stamp.read_text().strip() == url
+    if (not force and stamp.is_file() and stamp.read_text().strip() == spec
             and not any(p.startswith(name + "/") for p in missing())):
         return False
-    with urllib.request.urlopen(url, timeout=120) as resp:  # the one network access: install time
-        data = resp.read()
-    _check_integrity(data, integrity, url)
+    data = _npm_pack(spec)  # the one network access, at install time
+    _check_integrity(data, integrity, spec)
     tmp = DEST / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     n = 0
@@ -123,7 +140,7 @@ def fetch(name: str, *, force: bool = False) -> bool:
             assert src is not None
             path.write_bytes(src.read())
             n += 1
-    (tmp / ".version").write_text(url + "\n")
+    (tmp / ".version").write_text(spec + "\n")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     print(f"fetched {name}: {n} files -> {out.relative_to(ROOT)}")
