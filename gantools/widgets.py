@@ -5,7 +5,7 @@ plain function (usable without widgets) so that the book can show the same figur
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import matplotlib.pyplot as plt
 import torch
@@ -13,6 +13,28 @@ import torch
 from . import dirac
 from ._validate import check_name, check_positive
 from .plot import COLORS, VARIANT_COLORS
+
+
+def _live_figure(controls: dict[str, Any], make_figure: Callable[..., plt.Figure],
+                 errors: tuple[type[BaseException], ...] = (ValueError, RuntimeError)) -> Any:
+    """An output area that redraws ``make_figure(**values)`` whenever a control changes.
+
+    Built on :func:`ipywidgets.interactive_output`; an expected error (bad settings, a run
+    that diverges) is printed in place of the figure instead of breaking the explorer.
+    """
+    import ipywidgets as W
+    from IPython.display import display
+
+    def draw(**values: Any) -> None:
+        try:
+            fig = make_figure(**values)
+        except errors as err:
+            print(f"{type(err).__name__}: {err}")
+            return
+        display(fig)
+        plt.close(fig)
+
+    return W.interactive_output(draw, controls)
 
 
 # --------------------------------------------------------------------------- Part I: Dirac GAN
@@ -71,7 +93,6 @@ def plot_dirac_run(tr: dirac.Trajectory, avg: torch.Tensor, *, title: str = "") 
 def dirac_explorer() -> Any:
     """Interactive Dirac GAN: variant, lambda, c, L2, EMA decay, learning rate, scheme, start point."""
     import ipywidgets as W
-    from IPython.display import display
 
     style = {"description_width": "90px"}
     ctl = {
@@ -88,26 +109,13 @@ def dirac_explorer() -> Any:
         "ph1": W.FloatSlider(value=0.1, min=-1, max=1, step=0.05, description="phi0[0]", style=style),
         "ph2": W.FloatSlider(value=0.2, min=-1, max=1, step=0.05, description="phi0[1]", style=style),
     }
-    out = W.Output()
 
-    def redraw(_=None) -> None:
-        v = {k: w.value for k, w in ctl.items()}
-        with out:
-            out.clear_output(wait=True)
-            try:
-                tr, avg = dirac_run(v["variant"], lam=v["lam"], c=v["c"], l2=v["l2"], ema_decay=v["ema_decay"],
-                                    lr=v["lr"], scheme=v["scheme"], t_end=v["t_end"],
-                                    phi0=(v["ph1"], v["ph2"]), theta0=(v["th1"], v["th2"]))
-            except (ValueError, dirac.DivergenceError) as err:
-                print(f"{type(err).__name__}: {err}")
-                return
-            fig = plot_dirac_run(tr, avg, title=f"{v['variant']}, {v['scheme']}")
-            display(fig)
-            plt.close(fig)
+    def figure(variant, scheme, lam, c, l2, ema_decay, lr, t_end, th1, th2, ph1, ph2) -> plt.Figure:
+        tr, avg = dirac_run(variant, lam=lam, c=c, l2=l2, ema_decay=ema_decay, lr=lr, scheme=scheme,
+                            t_end=t_end, phi0=(ph1, ph2), theta0=(th1, th2))
+        return plot_dirac_run(tr, avg, title=f"{variant}, {scheme}")
 
-    for w in ctl.values():
-        w.observe(redraw, names="value")
-    redraw()
+    out = _live_figure(ctl, figure, errors=(ValueError, dirac.DivergenceError))
     keys = list(ctl)
     controls = W.HBox([W.VBox([ctl[k] for k in keys[:6]]), W.VBox([ctl[k] for k in keys[6:]])])
     return W.VBox([controls, out])
@@ -180,7 +188,6 @@ def plot_energy_sampler(res: dict, ax: plt.Axes | None = None, *, n_paths: int =
 def energy_sampler_explorer() -> Any:
     """Interactive Langevin / MALA on a 2-D energy: step size, number of steps, temperature, MALA on/off."""
     import ipywidgets as W
-    from IPython.display import display
 
     style = {"description_width": "90px"}
     ctl = {
@@ -189,25 +196,13 @@ def energy_sampler_explorer() -> Any:
         "temperature": W.FloatLogSlider(value=1.0, base=10, min=-1, max=0.5, description="temperature", style=style),
         "use_mala": W.Checkbox(value=True, description="MALA (Metropolis correction)"),
     }
-    out = W.Output()
+    def figure(**values: Any) -> plt.Figure:
+        res = energy_sampler_run(**values, n_chains=500)
+        fig, ax = plt.subplots(figsize=(4.5, 4.5))
+        plot_energy_sampler(res, ax)
+        return fig
 
-    def redraw(_=None) -> None:
-        v = {k: w.value for k, w in ctl.items()}
-        with out:
-            out.clear_output(wait=True)
-            try:
-                res = energy_sampler_run(**v, n_chains=500)
-            except Exception as err:  # a diverging Langevin chain, for instance
-                print(f"{type(err).__name__}: {err}")
-                return
-            fig, ax = plt.subplots(figsize=(4.5, 4.5))
-            plot_energy_sampler(res, ax)
-            display(fig)
-            plt.close(fig)
-
-    for w in ctl.values():
-        w.observe(redraw, names="value")
-    redraw()
+    out = _live_figure(ctl, figure)  # ValueError for bad settings, RuntimeError for a diverging chain
     return W.VBox([W.HBox([W.VBox([ctl["step"], ctl["n_steps"]]), W.VBox([ctl["temperature"], ctl["use_mala"]])]), out])
 
 
@@ -367,7 +362,6 @@ def plot_monoflow_run(run, *, title: str = "", axes=None) -> plt.Figure:
 def monoflow_explorer() -> Any:
     """Interactive MonoFlow toy: h, eps, discriminator steps, generator steps, generator loss."""
     import ipywidgets as W
-    from IPython.display import display
 
     from . import monoflow as mf
     from .train import DivergenceError
@@ -381,25 +375,10 @@ def monoflow_explorer() -> Any:
         "g_steps": W.IntSlider(value=1, min=1, max=32, description="G steps / iter", style=style),
         "iters": W.IntSlider(value=300, min=50, max=1000, step=50, description="iterations", style=style),
     }
-    out = W.Output()
+    def figure(h, loss, eps, d_steps, g_steps, iters) -> plt.Figure:
+        run = monoflow_run(h, eps=eps, d_steps=d_steps, g_steps=g_steps, loss=loss, iters=iters)
+        return plot_monoflow_run(run, title=f"h={h}, {loss}, eps={eps:.3g}, D/G steps {d_steps}/{g_steps}")
 
-    def redraw(_=None) -> None:
-        v = {k: w.value for k, w in ctl.items()}
-        with out:
-            out.clear_output(wait=True)
-            try:
-                run = monoflow_run(v["h"], eps=v["eps"], d_steps=v["d_steps"], g_steps=v["g_steps"],
-                                   loss=v["loss"], iters=v["iters"])
-            except (ValueError, DivergenceError) as err:
-                print(f"{type(err).__name__}: {err}")
-                return
-            fig = plot_monoflow_run(run, title=f"h={v['h']}, {v['loss']}, eps={v['eps']:.3g}, "
-                                              f"D/G steps {v['d_steps']}/{v['g_steps']}")
-            display(fig)
-            plt.close(fig)
-
-    for w in ctl.values():
-        w.observe(redraw, names="value")
-    redraw()
+    out = _live_figure(ctl, figure, errors=(ValueError, DivergenceError))
     keys = list(ctl)
     return W.VBox([W.HBox([W.VBox([ctl[k] for k in keys[:3]]), W.VBox([ctl[k] for k in keys[3:]])]), out])
