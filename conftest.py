@@ -1,20 +1,94 @@
-"""pytest hooks: print how long each notebook took under nbval (its cells' run time summed)."""
+"""pytest hooks for the notebooks run by nbval.
+
+* Print how long each notebook took (its cells' run time summed).
+* Share that one execution with the book build: when every cell of a notebook passed, the
+  notebook with the outputs nbval collected is stored in jupyter-book's execution cache
+  (``_build/.jupyter_cache``), keyed by its code as jupyter-cache keys it. ``jupyter-book build``
+  (``execute_notebooks: cache``) then renders those outputs instead of running the notebook again.
+  Notebooks with live widgets are left to the build, which also records the widgets' state.
+  Set ``GANTOOLS_NO_NB_CACHE=1`` to skip this.
+"""
 from __future__ import annotations
 
+import os
+import pathlib
 from collections import defaultdict
+from typing import Any
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent
+CACHE = ROOT / "_build" / ".jupyter_cache"
 
 _NB_TIMES: dict[str, float] = defaultdict(float)
+_NB_CELLS: dict[str, dict[int, tuple[bool, Any]]] = defaultdict(dict)
+_NB_ITEMS: dict[str, int] = defaultdict(int)
 
 
-def pytest_runtest_logreport(report):
-    if report.when == "call" and "::Cell " in report.nodeid:
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "::Cell " in item.nodeid:
+            _NB_ITEMS[str(item.path)] += 1
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if "::Cell " not in report.nodeid:
+        return
+    path = str(item.path)
+    if report.when == "call":
         _NB_TIMES[report.nodeid.split("::")[0]] += report.duration
+        _NB_CELLS[path][item.cell_num] = (report.passed, getattr(item, "test_outputs", None))
+    elif report.failed:  # setup or teardown error: never cache
+        _NB_CELLS[path][-1] = (False, None)
+
+
+def _cache_notebook(path: str, cells: dict[int, tuple[bool, Any]], seconds: float) -> str:
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if len(cells) != len(code) or not all(ok and outs is not None for ok, outs in cells.values()):
+        return "not cached (a cell failed, was skipped or did not run)"
+    for i, cell in enumerate(code):
+        outs = cells[i][1]
+        if any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outs):
+            return "not cached (live widgets: the build runs it and records their state)"
+        cell.outputs = [nbformat.from_dict(dict(o)) for o in outs]
+        cell.execution_count = i + 1
+        for o in cell.outputs:
+            if o.get("output_type") == "execute_result":
+                o["execution_count"] = i + 1
+    CACHE.mkdir(parents=True, exist_ok=True)
+    get_cache(str(CACHE)).cache_notebook_bundle(
+        CacheBundleIn(nb, str(pathlib.Path(path).resolve()), data={"execution_seconds": seconds}),
+        check_validity=False, overwrite=True)
+    return "cached for the build"
 
 
 def pytest_terminal_summary(terminalreporter):
     if not _NB_TIMES:
         return
+    status: dict[str, str] = {}
+    if not os.environ.get("GANTOOLS_NO_NB_CACHE"):
+        for path, cells in _NB_CELLS.items():
+            if _NB_ITEMS.get(path) != len(cells):
+                status[path] = "not cached (not every cell ran)"
+                continue
+            rel = str(pathlib.Path(path).resolve().relative_to(ROOT)) if path.startswith(str(ROOT)) else path
+            try:
+                status[path] = _cache_notebook(path, cells, _NB_TIMES.get(rel, 0.0) or _NB_TIMES.get(path, 0.0))
+            except Exception as err:  # the cache is an optimisation: never fail the tests on it
+                status[path] = f"not cached ({type(err).__name__}: {err})"
     terminalreporter.section("notebook execution times (nbval, cells summed)")
-    for path, secs in sorted(_NB_TIMES.items()):
+    total = 0.0
+    for nodeid, secs in sorted(_NB_TIMES.items()):
+        total += secs
         flag = "  <-- over the 60 s budget" if secs > 60 else ""
-        terminalreporter.write_line(f"{secs:7.1f} s  {path}{flag}")
+        note = next((s for p, s in status.items() if p.endswith(nodeid)), "")
+        terminalreporter.write_line(f"{secs:7.1f} s  {nodeid}{flag}  [{note}]" if note else f"{secs:7.1f} s  {nodeid}{flag}")
+    terminalreporter.write_line(f"{total:7.1f} s  all notebooks")

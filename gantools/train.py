@@ -11,15 +11,32 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from ._validate import check_int, check_name, check_positive, make_generator
+from .errors import DivergenceError
 from .losses import GAN_LOSSES, d_loss, g_loss, zero_centred_penalty
 
-
-class DivergenceError(RuntimeError):
-    """A training run produced NaN or infinity; the message says where and when."""
+__all__ = ["DivergenceError", "GANRun", "check_finite_value", "ema_model", "train_gan"]
 
 
 def check_finite_value(value: torch.Tensor | float, *, where: str) -> float:
-    """Return ``value`` as a float, or raise :class:`DivergenceError` naming ``where``."""
+    """Return ``value`` as a float, or raise a divergence error naming ``where``.
+
+    Parameters
+    ----------
+    value : torch.Tensor or float
+        A scalar (a loss, a norm).
+    where : str
+        What the value is and when it was computed, e.g. ``"generator loss at step 12"``.
+
+    Returns
+    -------
+    float
+        The value, if finite.
+
+    Raises
+    ------
+    gantools.errors.DivergenceError
+        If the value is NaN or infinite.
+    """
     v = float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
     if not math.isfinite(v):
         raise DivergenceError(f"training diverged: {where} is {v}")
@@ -41,7 +58,17 @@ def ema_model(model: nn.Module, decay: float) -> AveragedModel:
 
 @dataclass
 class GANRun:
-    """What :func:`train_gan` returns."""
+    """What :func:`train_gan` returns.
+
+    Attributes
+    ----------
+    G, D : torch.nn.Module
+        The trained generator and discriminator.
+    emas : dict[float, torch.optim.swa_utils.AveragedModel]
+        One weight-EMA copy of ``G`` per decay.
+    history : dict[str, list[float]]
+        ``step``, ``d_loss`` and ``g_loss``, every ``log_every`` steps.
+    """
 
     G: nn.Module
     D: nn.Module
@@ -72,11 +99,58 @@ def train_gan(
     r"""Alternating GAN training with Adam.
 
     Each iteration takes ``d_steps`` discriminator steps on
-    ``d_loss(loss) + r1 * E_p||∇D||² + (l2/2)||φ||²`` and then one generator step on
-    ``g_loss(loss)``; after the generator step every EMA copy of ``G`` is updated.
-    ``sample_real(n, generator)`` must return ``n`` real points. Latents are
-    :math:`z \sim N(0, I_{z\_dim})` from a generator seeded by ``seed``.
-    Raises :class:`DivergenceError` if a loss becomes NaN or infinite.
+
+    .. math::
+
+        \mathcal L_D + r_1\,\mathbb E_p \lVert\nabla_x D(x)\rVert^2 + \tfrac{l_2}{2}\lVert\phi\rVert^2
+
+    and then one generator step on the generator loss; after the generator step every EMA copy
+    of ``G`` is updated. Latents are :math:`z \sim N(0, I)` from a generator seeded by ``seed``.
+
+    Parameters
+    ----------
+    G : torch.nn.Module
+        Generator, maps ``(n, z_dim)`` to samples.
+    D : torch.nn.Module
+        Discriminator, maps samples to ``(n, 1)`` logits.
+    sample_real : callable
+        ``sample_real(n, generator)`` returns ``n`` real samples.
+    z_dim : int
+        Latent dimension.
+    steps : int
+        Generator steps.
+    loss : str
+        A name from :data:`gantools.losses.GAN_LOSSES`.
+    batch : int
+        Batch size of both players.
+    lr_d, lr_g : float
+        Adam learning rates of D and G.
+    betas : tuple of float
+        Adam's betas.
+    d_steps : int
+        Discriminator steps per generator step.
+    r1 : float
+        Weight of the zero-centred gradient penalty on real data.
+    l2 : float
+        Weight of the L2 penalty on D's parameters.
+    ema_decays : tuple of float
+        Decays of the weight EMAs of G to keep.
+    seed : int or torch.Generator or None
+        Randomness of the data and latents.
+    log_every : int
+        History interval in steps.
+    progress : bool
+        Show a tqdm bar.
+
+    Returns
+    -------
+    GANRun
+        The networks, the EMA copies and the loss history.
+
+    Raises
+    ------
+    gantools.errors.DivergenceError
+        If a loss becomes NaN or infinite (the message names the step).
     """
     check_name(loss, GAN_LOSSES, "GAN loss")
     check_int(steps, "steps")

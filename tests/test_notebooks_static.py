@@ -43,3 +43,38 @@ def test_setup_cell_seeds_and_uses_the_one_repository_url(path):
 def test_every_notebook_is_in_the_toc(path):
     rel = str(path.relative_to(ROOT).with_suffix(""))
     assert rel in TOC, f"{rel} is not listed in _toc.yml (only_build_toc_files would skip it)"
+
+
+def _cells(path, kind):
+    nb = json.loads(path.read_text())
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in nb["cells"] if c["cell_type"] == kind]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_check_cells_use_claim_not_a_bare_assert(path):
+    """A bare assert passes silently and never reaches the Claims page; gantools.check.claim does."""
+    bad = [i for i, src in enumerate(_cells(path, "code")) if re.search(r"^\s*assert\b", src, re.M)]
+    assert not bad, f"{path.name}: code cells {bad} use a bare assert; use gantools.check.claim(text, ok, **measured)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_notebook_has_exercises_with_solutions(path):
+    md = "\n".join(_cells(path, "markdown"))
+    exercises = set(re.findall(r"```\{exercise\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)", md))
+    solutions = set(re.findall(r"```\{solution\}\s*(\S+)", md))
+    assert exercises, f"{path.name}: no exercise (sphinx-exercise ```{{exercise}} with a :label:)"
+    assert exercises <= solutions, f"{path.name}: exercises without a solution: {sorted(exercises - solutions)}"
+
+
+SEED_FILE = re.compile(r"\b00[1-4]_(?:[0-9a-f]{6,}|…)")
+READER_TEXT = sorted([*NOTEBOOKS, *ROOT.glob("*.md"), *(ROOT / "chapters").rglob("*.md")])
+
+
+@pytest.mark.parametrize("path", READER_TEXT, ids=lambda p: str(p.relative_to(ROOT)))
+def test_reader_text_names_posts_not_seed_files(path):
+    """The seed files' names are the team's; the reader meets a post by title, author, date and URL."""
+    if path.name == "CONTRIBUTING.md":
+        return
+    hits = sorted(set(SEED_FILE.findall(path.read_text())))
+    assert not hits, f"{path.relative_to(ROOT)} names seed files {hits}; cite the post instead"
