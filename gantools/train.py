@@ -14,7 +14,7 @@ from ._validate import check_int, check_name, check_positive, make_generator
 from .errors import DivergenceError
 from .losses import GAN_LOSSES, d_loss, g_loss, zero_centred_penalty
 
-__all__ = ["DivergenceError", "GANRun", "check_finite_value", "ema_model", "train_gan"]
+__all__ = ["GANRun", "check_finite_value", "ema_model", "train_gan"]
 
 
 def check_finite_value(value: torch.Tensor | float, *, where: str) -> float:
