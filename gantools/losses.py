@@ -1,18 +1,30 @@
-r"""GAN losses written on the discriminator's raw output (the logit).
+r"""GAN losses written on the discriminator's raw output (the logit), and the penalties and single-loss forms built on them.
 
 Every pair follows the book's convention: the discriminator :math:`D_\phi` is larger on
-real data, and each player *minimises* its loss.
+real data, and each player *minimises* its loss (batch means over real :math:`x\sim p` and
+fake :math:`\tilde x = G_\theta(z)`):
 
-======================  =============================================  =====================================
-name                    discriminator loss                             generator loss
-======================  =============================================  =====================================
-``"ns"``                :math:`\mathrm{sp}(-D(x)) + \mathrm{sp}(D(\tilde x))`  :math:`\mathrm{sp}(-D(\tilde x))` (non-saturating)
-``"saturating"``        same as ``"ns"``                                :math:`-\mathrm{sp}(D(\tilde x))`
-``"wgan"``              :math:`D(\tilde x) - D(x)`                      :math:`-D(\tilde x)`
-``"hinge"``             :math:`\max(0,1-D(x)) + \max(0,1+D(\tilde x))`  :math:`-D(\tilde x)`
-======================  =============================================  =====================================
+.. list-table::
+   :header-rows: 1
 
-Here :math:`\mathrm{sp}(t)=\log(1+e^t)` is the softplus and :math:`\tilde x = G(z)`.
+   * - name
+     - discriminator loss :math:`\mathcal L_D`
+     - generator loss :math:`\mathcal L_G`
+   * - ``"ns"``
+     - :math:`\mathrm{sp}(-D(x)) + \mathrm{sp}(D(\tilde x))`
+     - :math:`\mathrm{sp}(-D(\tilde x))` (non-saturating)
+   * - ``"saturating"``
+     - same as ``"ns"``
+     - :math:`-\mathrm{sp}(D(\tilde x))`
+   * - ``"wgan"``
+     - :math:`D(\tilde x) - D(x)`
+     - :math:`-D(\tilde x)`
+   * - ``"hinge"``
+     - :math:`\max(0,1-D(x)) + \max(0,1+D(\tilde x))`
+     - :math:`-D(\tilde x)`
+
+Here :math:`\mathrm{sp}(t)=\log(1+e^t)` is the softplus. The module also holds the
+zero-centred gradient penalty (R1) and Part IV's WGAN written as one scalar for both players.
 """
 from __future__ import annotations
 
@@ -24,15 +36,50 @@ from torch import nn
 
 from ._validate import check_name
 
+__all__ = ["GAN_LOSSES", "d_loss", "g_loss", "zero_centred_penalty", "COPY_METHODS",
+           "wgan_single_loss", "wgan_single_loss_copies"]
+
 GAN_LOSSES: tuple[str, ...] = ("ns", "saturating", "wgan", "hinge")
 """Names accepted by :func:`d_loss` and :func:`g_loss`."""
 
 
 def d_loss(name: str, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
-    """Discriminator loss (a scalar, averaged over the batch) for the pair ``name``.
+    r"""Discriminator loss (a scalar, averaged over the batch) for the pair ``name``.
 
+    .. math::
+
+       \mathcal L_D =
+       \begin{cases}
+       \overline{\mathrm{sp}(-D(x))} + \overline{\mathrm{sp}(D(\tilde x))}
+         & \texttt{"ns"}, \texttt{"saturating"},\\
+       \overline{D(\tilde x)} - \overline{D(x)} & \texttt{"wgan"},\\
+       \overline{\max(0, 1 - D(x))} + \overline{\max(0, 1 + D(\tilde x))} & \texttt{"hinge"},
+       \end{cases}
+
+    where the bar is the mean over the batch and :math:`\mathrm{sp}` the softplus.
     NaN logits give a NaN loss (as in torch); :func:`gantools.train.train_gan` turns that into a
-    ``DivergenceError`` naming the step.
+    :class:`~gantools.errors.DivergenceError` naming the step.
+
+    Parameters
+    ----------
+    name : str
+        A name from :data:`GAN_LOSSES`.
+    d_real : torch.Tensor, shape (n, 1) or (n,)
+        Discriminator logits :math:`D(x)` on real data (any shape; all entries are averaged).
+    d_fake : torch.Tensor, shape (m, 1) or (m,)
+        Discriminator logits :math:`D(\tilde x)` on generated samples.
+
+    Returns
+    -------
+    torch.Tensor, shape ()
+        The loss, differentiable with respect to both logit tensors.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown (the message lists :data:`GAN_LOSSES`).
+    TypeError
+        If a logit argument is not a floating ``torch.Tensor``.
     """
     check_name(name, GAN_LOSSES, "GAN loss")
     _check_logits(d_real, "d_real")
@@ -45,7 +92,38 @@ def d_loss(name: str, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tenso
 
 
 def g_loss(name: str, d_fake: torch.Tensor) -> torch.Tensor:
-    """Generator loss (a scalar, averaged over the batch) for the pair ``name``."""
+    r"""Generator loss (a scalar, averaged over the batch) for the pair ``name``.
+
+    .. math::
+
+       \mathcal L_G =
+       \begin{cases}
+       \overline{\mathrm{sp}(-D(\tilde x))} & \texttt{"ns"} \text{ (non-saturating)},\\
+       -\overline{\mathrm{sp}(D(\tilde x))} & \texttt{"saturating"},\\
+       -\overline{D(\tilde x)} & \texttt{"wgan"}, \texttt{"hinge"},
+       \end{cases}
+
+    where the bar is the mean over the batch and :math:`\mathrm{sp}` the softplus.
+
+    Parameters
+    ----------
+    name : str
+        A name from :data:`GAN_LOSSES`.
+    d_fake : torch.Tensor, shape (m, 1) or (m,)
+        Discriminator logits :math:`D(G(z))` on generated samples (all entries are averaged).
+
+    Returns
+    -------
+    torch.Tensor, shape ()
+        The loss, differentiable with respect to ``d_fake``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown (the message lists :data:`GAN_LOSSES`).
+    TypeError
+        If ``d_fake`` is not a floating ``torch.Tensor``.
+    """
     check_name(name, GAN_LOSSES, "GAN loss")
     _check_logits(d_fake, "d_fake")
     if name == "ns":
@@ -64,8 +142,32 @@ def _check_logits(t: Any, name: str) -> None:
 def zero_centred_penalty(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
     r"""Zero-centred gradient penalty :math:`\mathbb E_x \lVert \nabla_x D(x)\rVert^2` (R1 on real data).
 
-    The graph is kept so that the penalty can be differentiated with respect to
-    the discriminator's parameters.
+    .. math::
+
+       R_1(\phi) = \frac1n \sum_{i=1}^n \lVert \nabla_x D_\phi(x_i) \rVert^2,
+
+    the gradient taken through ``D(x).sum()``, so that with one output per sample it is each
+    sample's own gradient. The graph is kept (``create_graph=True``) so that the penalty can be
+    differentiated with respect to the discriminator's parameters.
+
+    Parameters
+    ----------
+    D : torch.nn.Module
+        The discriminator; maps ``(n, ...)`` to ``(n, 1)`` logits.
+    x : torch.Tensor, shape (n, ...)
+        The points where the penalty is taken (real data for R1); ``n >= 1``. It is detached
+        first, so no gradient flows back into whatever produced it.
+
+    Returns
+    -------
+    torch.Tensor, shape ()
+        The penalty, differentiable with respect to ``D``'s parameters.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not a floating tensor of shape ``(n, ...)`` with ``n >= 1``, or ``D``
+        does not accept it.
     """
     if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim < 2 or x.shape[0] == 0:
         got = f"shape {tuple(x.shape)}, dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
@@ -82,7 +184,7 @@ def zero_centred_penalty(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
 # --- Part IV: one loss for two players -------------------------------------------------------
 
 COPY_METHODS: tuple[str, ...] = ("functional", "deepcopy")
-"""How :func:`wgan_single_loss_copies` makes its frozen copies."""
+"""How :func:`wgan_single_loss_copies` makes its frozen copies: ``"functional"`` or ``"deepcopy"``."""
 
 
 def _scores(D: nn.Module, t: torch.Tensor) -> torch.Tensor:
@@ -95,6 +197,7 @@ def wgan_single_loss(D: nn.Module, G: nn.Module, x: torch.Tensor, z: torch.Tenso
     With the book's convention (:math:`D` larger on real data, both players *descend*):
 
     .. math::
+
        S(\phi,\theta) = -D_\phi(x) + 2\,D_\phi(\mathrm{sg}(G_\theta(z))) - D_\phi(G_\theta(z))
 
     (batch means). Its value equals the critic loss :math:`D(G(z)) - D(x)`, and one backward
@@ -102,7 +205,24 @@ def wgan_single_loss(D: nn.Module, G: nn.Module, x: torch.Tensor, z: torch.Tenso
     WGAN gradient) and :math:`\nabla_\theta S = \nabla_\theta[-D(G_\theta(z))]` (the
     generator's), so a single optimiser step on :math:`(\phi,\theta)` is simultaneous gradient
     descent on the two WGAN losses. In terms of the energy :math:`U=-D` this is the source post's
-    :math:`U(x) - 2U(\mathrm{sg}(G(z))) + U(G(z))`. ``G(z)`` is evaluated once.
+    :math:`U(x) - 2U(\mathrm{sg}(G(z))) + U(G(z))`. ``G(z)`` is evaluated once. A
+    discriminator with several outputs per sample is averaged over them first.
+
+    Parameters
+    ----------
+    D : torch.nn.Module
+        The critic :math:`D_\phi`; maps ``(n, ...)`` to ``(n, 1)`` (or ``(n, k)``) scores.
+    G : torch.nn.Module
+        The generator :math:`G_\theta`; maps ``(m, z_dim)`` to samples shaped like ``x[0]``.
+    x : torch.Tensor, shape (n, ...)
+        A batch of real data.
+    z : torch.Tensor, shape (m, z_dim)
+        A batch of latents.
+
+    Returns
+    -------
+    torch.Tensor, shape ()
+        :math:`S`; its value is the critic loss, its gradient the two players' WGAN gradients.
     """
     fake = G(z)
     return (-_scores(D, x).mean() + 2 * _scores(D, fake.detach()).mean()
@@ -129,6 +249,7 @@ def wgan_single_loss_copies(D: nn.Module, G: nn.Module, x: torch.Tensor, z: torc
     r"""WGAN as one scalar, frozen-copy form.
 
     .. math::
+
        S(\phi,\theta) = -D_\phi(x) + D_\phi(G_{\theta'}(z)) - D_{\phi'}(G_\theta(z)),
 
     where :math:`\phi'\equiv\phi` and :math:`\theta'\equiv\theta` hold the same values but carry
@@ -137,6 +258,29 @@ def wgan_single_loss_copies(D: nn.Module, G: nn.Module, x: torch.Tensor, z: torc
     the copies are made: ``"functional"`` (:func:`torch.func.functional_call` with detached
     parameters, no memory copied) or ``"deepcopy"`` (:func:`copy.deepcopy` of both networks
     every call, the literal reading).
+
+    Parameters
+    ----------
+    D : torch.nn.Module
+        The critic :math:`D_\phi`; maps ``(n, ...)`` to ``(n, 1)`` (or ``(n, k)``) scores.
+    G : torch.nn.Module
+        The generator :math:`G_\theta`; maps ``(m, z_dim)`` to samples shaped like ``x[0]``.
+    x : torch.Tensor, shape (n, ...)
+        A batch of real data.
+    z : torch.Tensor, shape (m, z_dim)
+        A batch of latents.
+    copy : str
+        A name from :data:`COPY_METHODS`.
+
+    Returns
+    -------
+    torch.Tensor, shape ()
+        :math:`S`; only its gradient carries meaning.
+
+    Raises
+    ------
+    ValueError
+        If ``copy`` is unknown (the message lists :data:`COPY_METHODS`).
     """
     check_name(copy, COPY_METHODS, "copy method")
     D_frozen = _frozen_call(D, copy)

@@ -1,4 +1,10 @@
-"""One figure style for the whole book, and the plots several chapters share."""
+"""The book's look: one figure style, colours with a fixed meaning, and the plots several chapters share.
+
+Call :func:`use_style` once per notebook; draw with :data:`COLORS` (real data red, samples
+blue, averaged generator green) and :data:`VARIANT_COLORS` (one colour per compared variant).
+Every helper draws on an ``Axes`` it is given and returns it (or the artist it made), so that a
+notebook keeps control of the figure.
+"""
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -8,6 +14,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.animation import FuncAnimation
+
+__all__ = ["COLORS", "VARIANT_COLORS", "use_style", "scatter_real_fake", "plot_paths",
+           "animate_paths", "contour_2d", "image_grid", "OfflineFuncAnimation"]
 
 COLORS: dict[str, str] = {
     "real": "#d62728",      # real data / equilibrium
@@ -19,10 +28,20 @@ COLORS: dict[str, str] = {
 """Colours with a fixed meaning across the book."""
 
 VARIANT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+"""Colours of compared variants (methods, step sizes), used in order and cycled by :func:`plot_paths`."""
 
 
 def use_style() -> None:
-    """Apply the book's matplotlib style (call once per notebook)."""
+    """Apply the book's matplotlib style (call once per notebook).
+
+    Updates :data:`matplotlib.rcParams` in place: 90 dpi, a 6 x 4 inch default figure, a light
+    grid, no top or right spine, font size 10, frameless legends, and a 30 MB limit for embedded
+    animations.
+
+    Returns
+    -------
+    None
+    """
     matplotlib.rcParams.update({
         "figure.dpi": 90,
         "savefig.dpi": 90,
@@ -43,7 +62,26 @@ def _np(x) -> np.ndarray:
 
 def scatter_real_fake(ax: plt.Axes, real=None, fake=None, *, s: float = 3.0,
                       labels: tuple[str, str] = ("data $x\\sim p$", "samples $G(z)$")) -> plt.Axes:
-    """Scatter real points (red) and generated points (blue) on one square axis."""
+    """Scatter real points (red) and generated points (blue) on one square axis.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    real : torch.Tensor or array-like, shape (n, 2), optional
+        Data points, drawn in ``COLORS["real"]``; ``None`` skips them.
+    fake : torch.Tensor or array-like, shape (m, 2), optional
+        Generated points, drawn in ``COLORS["fake"]``; ``None`` skips them.
+    s : float
+        Marker area.
+    labels : tuple of str
+        Legend labels of the real and generated points.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, with equal aspect.
+    """
     if real is not None:
         r = _np(real)
         ax.scatter(r[:, 0], r[:, 1], s=s, c=COLORS["real"], alpha=0.5, label=labels[0], linewidths=0)
@@ -56,7 +94,27 @@ def scatter_real_fake(ax: plt.Axes, real=None, fake=None, *, s: float = 3.0,
 
 def plot_paths(ax: plt.Axes, paths: Sequence, labels: Sequence[str] | None = None, *,
                mark_origin: bool = True, lw: float = 1.2) -> plt.Axes:
-    """Draw 2-D paths, each an array of shape ``(T, 2)``, with start dots and the origin marked."""
+    """Draw 2-D paths, each an array of shape ``(T, 2)``, with start dots and the origin marked.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    paths : sequence of torch.Tensor or array-like, each shape (T, 2)
+        The paths; path ``i`` gets colour ``VARIANT_COLORS[i % 7]`` and a dot at its start.
+        Paths may differ in length.
+    labels : sequence of str, optional
+        One legend label per path.
+    mark_origin : bool
+        Mark the equilibrium at the origin with a star.
+    lw : float
+        Line width.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, with equal aspect.
+    """
     for i, path in enumerate(paths):
         p = _np(path)
         c = VARIANT_COLORS[i % len(VARIANT_COLORS)]
@@ -71,9 +129,31 @@ def plot_paths(ax: plt.Axes, paths: Sequence, labels: Sequence[str] | None = Non
 def animate_paths(paths: Sequence, titles: Sequence[str], *, frames: int = 80,
                   lim: float | None = None, xlabel: str = r"$\theta_1$", ylabel: str = r"$\theta_2$",
                   interval: int = 60) -> FuncAnimation:
-    """Animate several 2-D paths side by side (one panel each); play with ``.to_jshtml()``.
+    r"""Animate several 2-D paths side by side (one panel each); play with ``.to_jshtml()``.
 
-    Each path is an array ``(T, 2)``; all are subsampled to ``frames`` frames.
+    Each path is an array ``(T, 2)``; all are subsampled to ``frames`` frames (evenly spaced
+    indices from 0 to ``T - 1``). Each panel draws the path so far and a dot at its head, with
+    the origin marked.
+
+    Parameters
+    ----------
+    paths : sequence of torch.Tensor or array-like, each shape (T, 2)
+        One path per panel (lengths may differ).
+    titles : sequence of str
+        One panel title per path.
+    frames : int
+        Number of animation frames.
+    lim : float, optional
+        Half-width of every panel's square window; default :math:`1.1\max|p|` per path.
+    xlabel, ylabel : str
+        Axis labels of every panel.
+    interval : int
+        Delay between frames in milliseconds.
+
+    Returns
+    -------
+    OfflineFuncAnimation
+        The animation; its figure is closed, so only ``.to_jshtml()`` shows it.
     """
     arrs = [_np(p) for p in paths]
     n = len(arrs)
@@ -110,7 +190,35 @@ def animate_paths(paths: Sequence, titles: Sequence[str], *, frames: int = 80,
 
 def contour_2d(ax: plt.Axes, fn: Callable[[torch.Tensor], torch.Tensor], lim: float = 2.0, *,
                n: int = 120, levels: int = 20, cmap: str = "viridis", filled: bool = True):
-    """Contour plot of a scalar function of 2-D points on ``[-lim, lim]²`` (batched call)."""
+    r"""Contour plot of a scalar function of 2-D points on :math:`[-\ell, \ell]^2` (batched call).
+
+    ``fn`` is called once, without gradients, on the ``n * n`` grid points
+    :math:`(x_i, y_j)`, :math:`x_i, y_j \in \{-\ell, \dots, \ell\}` (``n`` evenly spaced values,
+    :math:`\ell` = ``lim``).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    fn : callable
+        Maps a ``torch.Tensor`` of shape ``(n * n, 2)`` to values of shape ``(n * n,)`` or
+        ``(n * n, 1)``.
+    lim : float
+        Half-width :math:`\ell` of the square.
+    n : int
+        Grid points per side.
+    levels : int
+        Number of contour levels.
+    cmap : str
+        Matplotlib colour map.
+    filled : bool
+        ``contourf`` when true, line ``contour`` otherwise.
+
+    Returns
+    -------
+    matplotlib.contour.QuadContourSet
+        The contour set (for a colour bar).
+    """
     g = torch.linspace(-lim, lim, n)
     xx, yy = torch.meshgrid(g, g, indexing="xy")
     pts = torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)
@@ -124,7 +232,29 @@ def contour_2d(ax: plt.Axes, fn: Callable[[torch.Tensor], torch.Tensor], lim: fl
 
 def image_grid(ax: plt.Axes, images, *, nrow: int = 8, vmin: float = -1.0, vmax: float = 1.0,
                pad: int = 1) -> plt.Axes:
-    """Tile ``(n, h, w)`` greyscale images into one picture on ``ax``."""
+    """Tile ``(n, h, w)`` greyscale images into one picture on ``ax``.
+
+    Images fill rows of ``nrow`` left to right, separated by ``pad`` background pixels (value
+    ``vmin``). Flattened square images ``(n, h * h)`` are reshaped first.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw; its axes are turned off.
+    images : torch.Tensor or array-like, shape (n, h, w) or (n, h * h)
+        The images.
+    nrow : int
+        Images per row of the tiling.
+    vmin, vmax : float
+        Value range mapped to the grey scale (:math:`[-1, 1]` for the book's digits).
+    pad : int
+        Gap between images in pixels.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``.
+    """
     imgs = _np(images)
     if imgs.ndim == 2:
         side = int(round(np.sqrt(imgs.shape[1])))
@@ -146,9 +276,31 @@ class OfflineFuncAnimation(FuncAnimation):
     Matplotlib's JavaScript player links Font Awesome 4.4 from a CDN for its button icons; the
     rendered book must work offline, so that ``<link>`` is removed. The buttons keep their
     ``fa fa-*`` classes, which the book theme's own (local) Font Awesome draws.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to animate.
+    func : callable
+        ``func(k)`` updates the artists for frame ``k`` and returns them.
+    frames, interval, blit
+        As in :class:`matplotlib.animation.FuncAnimation`, which takes every other argument too.
     """
 
     def to_jshtml(self, *args, **kwargs) -> str:  # noqa: D102 - same as FuncAnimation's
+        """The animation as a self-contained HTML player, without the CDN stylesheet link.
+
+        Parameters
+        ----------
+        args, kwargs
+            Passed to :meth:`matplotlib.animation.Animation.to_jshtml` (``fps``,
+            ``embed_frames``, ``default_mode``).
+
+        Returns
+        -------
+        str
+            The player's HTML.
+        """
         import re
 
         html = super().to_jshtml(*args, **kwargs)

@@ -1,4 +1,10 @@
-"""Training utilities: divergence checks, weight EMA, and an alternating GAN loop."""
+"""Training a GAN: the alternating Adam loop, weight averaging of the generator, and divergence checks.
+
+:func:`train_gan` runs the discriminator and generator steps in turn on a loss pair from
+:mod:`gantools.losses`, keeps exponential moving averages of the generator's weights
+(:func:`ema_model`), and stops with :class:`~gantools.errors.DivergenceError` as soon as a loss
+is not finite (:func:`check_finite_value`).
+"""
 from __future__ import annotations
 
 import math
@@ -47,8 +53,34 @@ def ema_model(model: nn.Module, decay: float) -> AveragedModel:
     r"""Exponential moving average of a model's weights.
 
     After each call to ``.update_parameters(model)`` the average becomes
-    :math:`\bar w \leftarrow \beta \bar w + (1-\beta) w` with :math:`\beta` = ``decay``
-    (the first call copies the weights). Built on :mod:`torch.optim.swa_utils`.
+
+    .. math::
+
+        \bar w \leftarrow \beta \bar w + (1-\beta) w
+
+    with :math:`\beta` = ``decay`` (the first call copies the weights). Built on
+    :mod:`torch.optim.swa_utils`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model whose weights :math:`w` are averaged (a deep copy is made; ``model`` is not
+        changed).
+    decay : float
+        :math:`\beta`, in :math:`(0, 1)`; the average spans about :math:`1/(1-\beta)` updates.
+
+    Returns
+    -------
+    torch.optim.swa_utils.AveragedModel
+        The averaged copy; call it like ``model`` (same input and output shapes) and update it
+        with ``.update_parameters(model)``.
+
+    Raises
+    ------
+    TypeError
+        If ``decay`` is not a real number.
+    ValueError
+        If ``decay`` is not in :math:`(0, 1)`.
     """
     decay = check_positive(decay, "decay")
     if not decay < 1:
@@ -62,12 +94,15 @@ class GANRun:
 
     Attributes
     ----------
-    G, D : torch.nn.Module
-        The trained generator and discriminator.
+    G : torch.nn.Module
+        The trained generator.
+    D : torch.nn.Module
+        The trained discriminator.
     emas : dict[float, torch.optim.swa_utils.AveragedModel]
         One weight-EMA copy of ``G`` per decay.
     history : dict[str, list[float]]
-        ``step``, ``d_loss`` and ``g_loss``, every ``log_every`` steps.
+        ``step``, ``d_loss`` and ``g_loss``, every ``log_every`` steps (and at the last step);
+        three lists of equal length.
     """
 
     G: nn.Module
