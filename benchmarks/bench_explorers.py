@@ -1,0 +1,70 @@
+"""How fast each explorer answers a slider move (issue 10: <= 150 ms median for the Dirac GAN
+and the sampler, <= 1.5 s for the trained explorers, MonoFlow and IGN).
+
+    python benchmarks/bench_explorers.py [--repeat 1]
+
+For each explorer: build it, then move its controls through a fixed list of new settings (each
+one a move a reader makes: a slider to a value not seen before, so the cache of recent runs does
+not answer) and time each move from the value change to the new PNG in ``image.value``: the
+model run, the drawing and the rendering. Prints wall time and process CPU time per move and
+their medians; CPU time is the figure to read on a shared machine (wall time counts other jobs).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import torch  # noqa: E402
+
+from gantools.explorers import EXPLORERS  # noqa: E402
+
+LIMITS = {"dirac": 0.150, "sampler": 0.150, "monoflow": 1.5, "ign": 1.5}
+
+MOVES = {
+    "dirac": [("lam", 0.3), ("lam", 1.0), ("l2", 0.1), ("c", 1.0), ("lr", 0.1), ("method", "alt_gd"),
+              ("t_end", 200.0), ("th1", 0.5), ("variant", "gan_qp"), ("lam", 0.2), ("variant", "vanilla"),
+              ("method", "sim_gd")],
+    "sampler": [("step", 0.01), ("step", 0.1), ("n_steps", 200), ("temperature", 0.5), ("use_mala", False),
+                ("step", 0.02), ("n_steps", 50), ("temperature", 2.0), ("use_mala", True), ("step", 0.2)],
+    "monoflow": [("g_steps", 2), ("eps", 0.3), ("h", "ns"), ("loss", "h"), ("d_steps", 2), ("iters", 200),
+                 ("h", "neg_square")],
+    "ign": [("lam_tight", 0.3), ("lam_rec", 2.0), ("n_apply", 1), ("use_clamp", True), ("a", 2.5),
+            ("lam_idem", 0.5), ("n_apply", 4)],
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=list(EXPLORERS), nargs="*", default=list(EXPLORERS))
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    summary = []
+    for name in args.only:
+        t0 = time.perf_counter()
+        box = EXPLORERS[name]()
+        print(f"\n{name}: built in {time.perf_counter() - t0:.2f} s")
+        walls, cpus = [], []
+        for key, value in MOVES[name]:
+            c0, w0 = time.process_time(), time.perf_counter()
+            box.controls[key].value = value
+            wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+            walls.append(wall)
+            cpus.append(cpu)
+            note = f"  ({box.message.value})" if box.message.value else ""
+            print(f"  {key:>12} -> {value!s:<10} wall {wall * 1e3:7.0f} ms   cpu {cpu * 1e3:7.0f} ms{note}")
+        mw, mc = statistics.median(walls), statistics.median(cpus)
+        ok = mc <= LIMITS[name]
+        summary.append((name, mw, mc, ok))
+        print(f"  median: wall {mw * 1e3:.0f} ms, cpu {mc * 1e3:.0f} ms (limit {LIMITS[name] * 1e3:.0f} ms)")
+    print("\nexplorer   median wall   median cpu   limit")
+    for name, mw, mc, ok in summary:
+        print(f"{name:9s} {mw * 1e3:9.0f} ms {mc * 1e3:9.0f} ms {LIMITS[name] * 1e3:6.0f} ms  {'ok' if ok else 'OVER'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,188 @@
+r"""The live-figure helper shared by every explorer.
+
+An explorer is a row of controls over one matplotlib figure. The figure is made **once**; a
+control change calls the explorer's ``update(fig, **values)``, which moves the figure's artists
+(new data, limits, titles), and the figure is rendered to PNG bytes shown by an
+:class:`ipywidgets.Image`. Nothing is re-laid out and no figure is created per move, which is what
+keeps a redraw to tens of milliseconds; the PNG route needs no matplotlib widget backend and works
+the same under ipywidgets 7 (Colab) and 8 (JupyterLab).
+
+An expected error (settings the model rejects, a run that diverges) is written in the message line
+under the controls; the last good figure stays.
+
+The book's static figures are drawn by the same two functions: ``fig = make(); update(fig, **values)``.
+"""
+from __future__ import annotations
+
+import html
+import io
+import time
+from typing import Any, Callable, Mapping
+
+import ipywidgets as W
+from matplotlib.figure import Figure
+
+
+__all__ = ["Explorer", "live_figure", "log_axis", "new_figure", "render_png", "superscript"]
+
+#: Resolution of the explorers' PNG frames (dots per inch).
+DPI = 80
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure outside pyplot (no global state, not shown by the inline backend on creation).
+
+    Parameters
+    ----------
+    width, height : float
+        Size in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        An empty figure; shown in a notebook when it is a cell's last expression.
+    """
+    return Figure(figsize=(width, height))
+
+
+def log_axis(ax: Any) -> None:
+    """Put a log scale on the y axis of ``ax`` with plain-text tick labels (``1e-3``).
+
+    Matplotlib's default log labels are mathtext, re-parsed at every redraw; plain labels keep
+    a redraw cheap.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes.
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_yscale("log")
+    axis = ax.yaxis
+    axis.set_major_locator(LogLocator(base=10, numticks=6))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}".replace("e-0", "e-").replace("e+0", "e")))
+    axis.set_minor_formatter(NullFormatter())
+
+
+_SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def superscript(k: int) -> str:
+    """``k`` in Unicode superscript digits (for titles redrawn often: no mathtext)."""
+    return str(k).translate(_SUP)
+
+
+def render_png(fig: Figure, dpi: int = DPI) -> bytes:
+    """Render ``fig`` to PNG bytes (Agg), as the explorers show it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    dpi : int
+        Dots per inch.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+    return buf.getvalue()
+
+
+class Explorer(W.VBox):
+    """The container an explorer returns: its controls, over the figure, over a message line.
+
+    Besides the box's children it keeps what a script or a test needs to drive it.
+
+    Attributes
+    ----------
+    controls : dict[str, ipywidgets.Widget]
+        The controls by the name of the model argument they set.
+    image : ipywidgets.Image
+        The current figure as PNG bytes (``image.value``).
+    message : ipywidgets.HTML
+        Empty, or the error of the last move (the figure then keeps the last good state).
+    figure : matplotlib.figure.Figure
+        The figure the updates draw on.
+    demo_move : tuple[str, Any]
+        A control name and a value to move it to: the move the compatibility check makes.
+    last_seconds : float
+        Wall time of the last redraw, model run and rendering included.
+    """
+
+    def values(self) -> dict[str, Any]:
+        """The controls' current values by name."""
+        return {k: w.value for k, w in self.controls.items()}
+
+    def redraw(self) -> None:
+        """Run the update with the current values and show the new figure (or the error)."""
+        t0 = time.perf_counter()
+        try:
+            self._update(self.figure, **self.values())
+        except self._errors as err:
+            self.message.value = (f'<span style="color:#b00">{html.escape(type(err).__name__)}: '
+                                  f"{html.escape(str(err))}</span>")
+        else:
+            self.image.value = render_png(self.figure)
+            self.message.value = ""
+        self.last_seconds = time.perf_counter() - t0
+
+
+def live_figure(controls: Mapping[str, W.Widget], figure: Figure,
+                update: Callable[..., None], *, rows: list[list[str]] | None = None,
+                on_change: Callable[[Explorer, str], None] | None = None,
+                errors: tuple[type[BaseException], ...] = (ValueError, RuntimeError),
+                demo_move: tuple[str, Any] | None = None) -> Explorer:
+    """Wire controls to a figure: every change of a control value redraws it.
+
+    Parameters
+    ----------
+    controls : Mapping[str, ipywidgets.Widget]
+        Controls by the keyword of ``update`` they set (each has a ``value``).
+    figure : matplotlib.figure.Figure
+        The figure, with its axes and artists already made.
+    update : callable
+        ``update(figure, **values)`` draws the model's answer for these values on ``figure``.
+    rows : list of list of str, optional
+        Control names per column of the control panel (default: one column).
+    on_change : callable, optional
+        ``on_change(explorer, name)`` runs before the redraw (e.g. to disable controls that the
+        chosen variant does not use).
+    errors : tuple of exception types
+        Errors shown in the message line instead of breaking the explorer (the default covers
+        bad settings and :class:`gantools.errors.DivergenceError`, a ``RuntimeError``).
+    demo_move : tuple (str, value), optional
+        A representative slider move (default: the first control, unchanged value).
+
+    Returns
+    -------
+    Explorer
+        The container, already showing the figure for the initial values.
+    """
+    controls = dict(controls)
+    rows = rows or [list(controls)]
+    panel = W.HBox([W.VBox([controls[k] for k in col]) for col in rows])
+    image = W.Image(format="png")
+    message = W.HTML(value="")
+    box = Explorer([panel, message, image])
+    box.controls, box.image, box.message, box.figure = controls, image, message, figure
+    box._update, box._errors = update, errors
+    box.demo_move = demo_move or (next(iter(controls)), next(iter(controls.values())).value)
+    box.last_seconds = 0.0
+
+    def changed(change: dict) -> None:
+        name = next((k for k, w in controls.items() if w is change["owner"]), "")
+        if on_change is not None:
+            on_change(box, name)
+        box.redraw()
+
+    for w in controls.values():
+        w.observe(changed, names="value")
+    if on_change is not None:
+        on_change(box, "")
+    box.redraw()
+    return box

@@ -1,0 +1,344 @@
+r"""Part IV explorer: a 2-D IGN's weights, the clamp and repeated application, and its trainer.
+
+The model is IGN's objective (:func:`gantools.ign.ign_loss`) on a small MLP
+:math:`f_\theta:\mathbb R^2\to\mathbb R^2` (:class:`gantools.nets.EnsembleMLP`, :data:`HIDDEN` units,
+:data:`DEPTH` hidden layers), trained with Adam (:math:`10^{-3}`, betas (0.5, 0.999)) on a toy data
+set, one batch of data :math:`x` and of noise :math:`z\sim\mathcal N(0,I)` per step:
+
+.. math::
+
+    \text{total} = \lambda_{rec}\,\overline{\delta_\theta(x)}
+      + \lambda_{idem}\,\overline{\delta_{\theta'}(f_\theta(z))}
+      - \lambda_{tight}\,\overline{\delta_\theta(\mathrm{sg}\,f_\theta(z))},
+    \qquad \delta_\theta(y) = \tfrac12\lVert f_\theta(y)-y\rVert^2\ \text{(the mean over the two coordinates)},
+
+with :math:`\theta'` a frozen copy and, with the clamp :math:`a`, the tightness term per sample
+replaced by :math:`a\bar\ell\tanh(\cdot/(a\bar\ell))`, :math:`\bar\ell` the batch's
+reconstruction loss. Several settings and seeds train **side by side** as members of one
+ensemble (one batched matmul per layer); each member's loss is summed, so each gets exactly the
+gradient of its own :func:`gantools.ign.ign_loss` (the tests check the two agree), and member
+:math:`m` with seed :math:`s` is the same network whichever ensemble it trains in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Sequence
+
+import ipywidgets as W
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch.func import functional_call
+
+from .. import data, metrics, nets
+from .._validate import check_int, check_name, check_positive
+from ..errors import DivergenceError
+from ..plot import COLORS
+from ._live import Explorer, live_figure, new_figure, superscript
+
+__all__ = ["HIDDEN", "DEPTH", "STEPS", "Setting", "IGNRuns", "ensemble_loss", "train", "run",
+           "orbit", "figure", "update", "plot_orbit", "explorer"]
+
+HIDDEN = 64
+"""Hidden units per layer of :math:`f`."""
+DEPTH = 3
+"""Hidden layers of :math:`f`."""
+STEPS = 300
+"""Adam steps per run (the explorer's and the book's)."""
+BATCH = 128
+"""Data and noise samples per step."""
+N_POINTS = 1000
+"""Noise samples drawn through :math:`f` in the figure."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One member's hyper-parameters.
+
+    Attributes
+    ----------
+    lam_rec, lam_idem, lam_tight : float
+        Non-negative weights of the three terms.
+    clamp : float or None
+        The tanh clamp's factor :math:`a > 0`, or ``None``.
+    seed : int
+        Seeds the member's initialisation and its data and noise.
+    """
+
+    lam_rec: float = 1.0
+    lam_idem: float = 1.0
+    lam_tight: float = 0.1
+    clamp: float | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("lam_rec", "lam_idem", "lam_tight"):
+            object.__setattr__(self, name, check_positive(getattr(self, name), name, allow_zero=True))
+        if self.clamp is not None:
+            object.__setattr__(self, "clamp", check_positive(self.clamp, "clamp"))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise TypeError(f"seed must be an int, got {self.seed!r}")
+
+
+def _delta(out: torch.Tensor, inp: torch.Tensor) -> torch.Tensor:
+    return (out - inp).pow(2).mean(-1)
+
+
+def ensemble_loss(f: nets.EnsembleMLP, x: torch.Tensor, z: torch.Tensor, settings: Sequence[Setting]
+                  ) -> torch.Tensor:
+    r"""Each member's IGN objective (:func:`gantools.ign.ign_loss`, form ``"copy"``), shape ``(M,)``.
+
+    Parameters
+    ----------
+    f : gantools.nets.EnsembleMLP
+        ``M`` networks :math:`\mathbb R^2\to\mathbb R^2`.
+    x, z : torch.Tensor, shape (M, n, 2)
+        Each member's data and noise batch.
+    settings : sequence of Setting, length M
+        Each member's weights and clamp.
+
+    Returns
+    -------
+    torch.Tensor, shape (M,)
+        The members' totals; their sum gives each member the gradient of its own objective.
+    """
+    lam = torch.tensor([[s.lam_rec, s.lam_idem, s.lam_tight] for s in settings], dtype=x.dtype)
+    a = torch.tensor([s.clamp if s.clamp is not None else float("nan") for s in settings], dtype=x.dtype)
+    frozen = {k: v.detach() for k, v in f.named_parameters()}
+    rec = _delta(f(x), x).mean(1)
+    fz = f(z)
+    fz_sg = fz.detach()
+    idem = _delta(functional_call(f, frozen, (fz,)), fz).mean(1)
+    tight_ps = _delta(f(fz_sg), fz_sg)
+    scale = (torch.nan_to_num(a, nan=1.0) * rec.detach().clamp_min(1e-12))[:, None]
+    clamped = (scale * torch.tanh(tight_ps / scale)).mean(1)
+    tight = torch.where(torch.isnan(a), tight_ps.mean(1), clamped)
+    return lam[:, 0] * rec + lam[:, 1] * idem - lam[:, 2] * tight
+
+
+@dataclass(frozen=True)
+class IGNRuns:
+    """Networks trained side by side by :func:`train`.
+
+    Attributes
+    ----------
+    f : gantools.nets.EnsembleMLP
+        The trained ensemble; ``f.member(m)`` is member ``m`` as a standalone network.
+    settings : tuple of Setting
+        Each member's setting.
+    dataset : str
+        The data set.
+    """
+
+    f: nets.EnsembleMLP
+    settings: tuple[Setting, ...]
+    dataset: str
+
+    def member(self, m: int) -> torch.nn.Module:
+        """Member ``m`` as a standalone :func:`gantools.nets.mlp`."""
+        return self.f.member(m)
+
+
+def train(settings: Sequence[Setting], *, dataset: str = "8gaussians", steps: int = STEPS) -> IGNRuns:
+    """Train one 2-D IGN per setting, side by side (one batched computation).
+
+    Parameters
+    ----------
+    settings : sequence of Setting
+        One per member.
+    dataset : str
+        One of :data:`gantools.data.TOY_DATASETS`.
+    steps : int
+        Adam steps.
+
+    Returns
+    -------
+    IGNRuns
+        The trained members.
+
+    Raises
+    ------
+    gantools.errors.DivergenceError
+        If a member's loss becomes NaN or infinite.
+    """
+    settings = tuple(settings)
+    if not settings or not all(isinstance(s, Setting) for s in settings):
+        raise ValueError("settings must be a non-empty sequence of Setting")
+    check_name(dataset, data.TOY_DATASETS, "toy dataset")
+    check_int(steps, "steps")
+    M = len(settings)
+    f = nets.EnsembleMLP(M, 2, 2, hidden=HIDDEN, depth=DEPTH, seeds=[s.seed for s in settings])
+    opt = torch.optim.Adam(f.parameters(), lr=1e-3, betas=(0.5, 0.999), foreach=True)
+    gens = [torch.Generator().manual_seed(1000 + s.seed) for s in settings]
+    for step in range(steps):
+        x = torch.stack([data.sample(dataset, BATCH, seed=g) for g in gens])
+        z = torch.stack([torch.randn(BATCH, 2, generator=g) for g in gens])
+        total = ensemble_loss(f, x, z, settings)
+        opt.zero_grad(set_to_none=True)
+        total.sum().backward()
+        opt.step()
+        if step % 50 == 0 or step == steps - 1:
+            bad = ~torch.isfinite(total.detach())
+            if bool(bad.any()):
+                raise DivergenceError(f"IGN explorer: the loss of member(s) {bad.nonzero().ravel().tolist()} "
+                                      f"became NaN/inf by step {step}")
+    return IGNRuns(f, settings, dataset)
+
+
+def run(*, lam_rec: float = 1.0, lam_idem: float = 1.0, lam_tight: float = 0.1, clamp: float | None = None,
+        seed: int = 0, dataset: str = "8gaussians") -> torch.nn.Module:
+    """One trained network for one setting (cached: the last 32 settings).
+
+    Parameters
+    ----------
+    lam_rec, lam_idem, lam_tight, clamp, seed
+        As in :class:`Setting`.
+    dataset : str
+        One of :data:`gantools.data.TOY_DATASETS`.
+
+    Returns
+    -------
+    torch.nn.Module
+        The trained :math:`f` (equal to the member with this setting of any :func:`train`).
+    """
+    s = Setting(lam_rec, lam_idem, lam_tight, clamp, seed)
+    check_name(dataset, data.TOY_DATASETS, "toy dataset")
+    return _run_cached(s, dataset)
+
+
+@lru_cache(maxsize=32)
+def _run_cached(s: Setting, dataset: str) -> torch.nn.Module:
+    return train([s], dataset=dataset).member(0)
+
+
+def orbit(f: torch.nn.Module, n_apply: int, *, n_points: int = N_POINTS, seed: int = 123) -> list[torch.Tensor]:
+    r"""The orbit :math:`[z, f(z), \dots, f^n(z)]` of a fixed noise batch (no gradient).
+
+    Parameters
+    ----------
+    f : torch.nn.Module
+        A network ``(n, 2) -> (n, 2)``.
+    n_apply : int
+        Number of applications :math:`n \ge 1`.
+    n_points : int
+        Noise samples.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    list of torch.Tensor, each of shape (n_points, 2)
+        ``n_apply + 1`` point sets.
+    """
+    check_int(n_apply, "n_apply")
+    out = [torch.randn(n_points, 2, generator=torch.Generator().manual_seed(seed))]
+    with torch.no_grad():
+        for _ in range(n_apply):
+            out.append(f(out[-1]))
+    return out
+
+
+# --------------------------------------------------------------------------- the figure
+LIM = 2.2
+
+
+def draw_axes(ax: Any, dataset: str = "8gaussians") -> None:
+    """Data and an empty sample scatter on ``ax``, filled by :func:`plot_orbit` (a static panel)."""
+    real = data.sample(dataset, N_POINTS, seed=5).numpy()
+    ax.scatter(real[:, 0], real[:, 1], s=2, color=COLORS["real"], alpha=0.5, linewidths=0, label="data")
+    ax.scatter(np.zeros(0), np.zeros(0), s=2, color=COLORS["fake"], alpha=0.6, linewidths=0, label="samples")
+    ax.set_xlim(-LIM, LIM)
+    ax.set_ylim(-LIM, LIM)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x₁")
+    ax.set_ylabel("x₂")
+    ax.set_title(" ", fontsize=8)
+
+
+def plot_orbit(ax: Any, points: torch.Tensor, k: int, label: str = "",
+               dataset: str = "8gaussians") -> metrics.ModeStats | None:
+    r"""Show :math:`f^k(z)` on axes from :func:`draw_axes`; title: modes captured, high-quality fraction.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Axes prepared by :func:`draw_axes`.
+    points : torch.Tensor, shape (n, 2)
+        :math:`f^k(z)`.
+    k : int
+        The number of applications (for the labels).
+    label : str
+        Prefix of the title.
+    dataset : str
+        The data set (mode statistics for the Gaussian mixtures).
+
+    Returns
+    -------
+    gantools.metrics.ModeStats or None
+        :func:`gantools.metrics.mode_stats` of the points (``None`` for data without modes).
+    """
+    ax.collections[1].set_offsets(points.numpy())
+    st = None
+    if dataset in ("8gaussians", "25gaussians"):
+        st = metrics.mode_stats(points, data.mode_centers(dataset), data.mode_sigma(dataset))
+        ax.set_title(f"{label}f{superscript(k)}(z): {st.modes_captured}/{st.n_modes} modes, "
+                     f"hq {st.high_quality_fraction:.2f}", fontsize=8)
+    else:
+        ax.set_title(f"{label}f{superscript(k)}(z)", fontsize=8)
+    return st
+
+
+MAX_APPLY = 5
+
+
+def figure() -> Figure:
+    """The explorer's figure: :math:`f(z)` and :math:`f^n(z)` over the data.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes prepared by :func:`draw_axes`.
+    """
+    fig = new_figure(7.6, 3.9)
+    for left in (0.08, 0.57):
+        ax = fig.add_axes((left, 0.12, 0.4, 0.76))
+        draw_axes(ax)
+    fig.axes[0].legend(fontsize=7, loc="upper right", markerscale=3)
+    return fig
+
+
+def update(fig: Figure, *, lam_rec: float, lam_idem: float, lam_tight: float, use_clamp: bool,
+           a: float, n_apply: int) -> None:
+    """Train (or fetch) the model for the explorer's control values and draw :math:`f` and :math:`f^n`."""
+    f = run(lam_rec=lam_rec, lam_idem=lam_idem, lam_tight=lam_tight, clamp=a if use_clamp else None)
+    pts = orbit(f, n_apply)
+    plot_orbit(fig.axes[0], pts[1], 1)
+    plot_orbit(fig.axes[1], pts[n_apply], n_apply)
+
+
+def explorer() -> Explorer:
+    """Interactive 2-D IGN: the three weights, the tanh clamp, the number of applications of f.
+
+    Returns
+    -------
+    Explorer
+        The ipywidgets container; a weight change trains a new network (about a second; settings
+        seen before are cached), a change of "applications" only redraws.
+    """
+    kw: dict[str, Any] = dict(continuous_update=False, style={"description_width": "80px"})
+    ctl = {
+        "lam_rec": W.FloatSlider(value=1.0, min=0.0, max=5.0, step=0.25, description="λ_rec", **kw),
+        "lam_idem": W.FloatSlider(value=1.0, min=0.0, max=5.0, step=0.25, description="λ_idem", **kw),
+        "lam_tight": W.FloatSlider(value=0.1, min=0.0, max=2.0, step=0.05, description="λ_tight", **kw),
+        "use_clamp": W.Checkbox(value=False, description="tanh clamp"),
+        "a": W.FloatSlider(value=1.5, min=0.25, max=5.0, step=0.25, description="clamp a", **kw),
+        "n_apply": W.IntSlider(value=3, min=1, max=MAX_APPLY, description="applications", **kw),
+    }
+
+    def grey_out(box: Explorer, name: str) -> None:
+        box.controls["a"].disabled = not box.controls["use_clamp"].value
+
+    return live_figure(ctl, figure(), update, rows=[["lam_rec", "lam_idem", "lam_tight"],
+                                                    ["use_clamp", "a", "n_apply"]],
+                       on_change=grey_out, demo_move=("lam_tight", 0.3))

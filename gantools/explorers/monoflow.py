@@ -1,0 +1,295 @@
+r"""Part III explorer: MonoFlow on the Gaussian toy, and the small training run behind it.
+
+The target is :math:`p=\mathcal N(0,\Sigma_p)`, :math:`\Sigma_p=\begin{pmatrix}1&0.8\\0.8&0.89\end{pmatrix}`;
+the generator is affine, :math:`G(z)=\mu+Lz` (law :math:`\mathcal N(\mu,LL^\top)`), started at
+:math:`\mu=(1,1)`, :math:`L=I`. Each iteration trains the discriminator :math:`D` (an MLP
+2-64-64-1, LeakyReLU) for ``d_steps`` Adam steps on the logistic loss, so that its logit estimates
+:math:`\log p/q_\theta`, then takes ``g_steps`` plain-SGD generator steps on
+
+* ``loss="h"``: :math:`-\frac1n\sum_i h(D(G_\theta(z_i)))` (:func:`gantools.monoflow.generator_loss`), or
+* ``loss="distill"``: :math:`\frac1n\sum_i\lVert G_\theta(z_i)-\mathrm{sg}(y_i)\rVert^2` with
+  :math:`y_i=G_{\theta_t}(z_i)+\epsilon\nabla h(D(G_{\theta_t}(z_i)))`
+  (:func:`gantools.monoflow.particle_step`), :math:`\theta_t` frozen at the start of the iteration.
+
+SGD keeps :math:`\epsilon` meaningful: learning rate 0.25 on the distillation loss (a step moves the
+generator half-way to the moved samples), :math:`2\epsilon\cdot0.25` on :math:`-h(D)`, so that with one
+generator step per iteration the two losses take identical steps. The figure's :math:`W_2` is the
+closed form between Gaussians,
+
+.. math::
+
+    W_2^2 = \lVert\mu-\mu_p\rVert^2 + \operatorname{tr}\Big(S + \Sigma_p - 2\big(S^{1/2}\Sigma_pS^{1/2}\big)^{1/2}\Big),
+    \qquad S = LL^\top,
+
+with the 2x2 square root :math:`M^{1/2}=(M+\sqrt{\det M}\,I)/\sqrt{\operatorname{tr}M+2\sqrt{\det M}}`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+
+from .. import monoflow as mf
+from .. import nets
+from .._validate import check_int, check_name, check_positive
+from ..errors import DivergenceError
+from ..plot import COLORS
+from ._live import Explorer, live_figure, log_axis, new_figure
+
+__all__ = ["TARGET_MEAN", "TARGET_COV", "LOSSES", "MonoFlowRun", "gaussian_w2", "run", "figure",
+           "update", "plot_run", "explorer"]
+
+TARGET_MEAN = np.zeros(2)
+"""Mean :math:`\\mu_p` of the toy's target."""
+TARGET_COV = np.array([[1.0, 0.8], [0.8, 0.89]])
+"""Covariance :math:`\\Sigma_p` of the toy's target."""
+LOSSES: tuple[str, ...] = ("distill", "h")
+"""Generator losses: the distillation loss, or :math:`-h(D(G(z)))`."""
+#: Iterations between two records of the generator's law.
+RECORD_EVERY = 10
+
+
+def _sqrtm2(m: np.ndarray) -> np.ndarray:
+    s = np.sqrt(max(np.linalg.det(m), 0.0))
+    return (m + s * np.eye(2)) / np.sqrt(max(np.trace(m) + 2 * s, 1e-300))
+
+
+def gaussian_w2(mean_a: np.ndarray, cov_a: np.ndarray, mean_b: np.ndarray, cov_b: np.ndarray) -> float:
+    r"""Wasserstein-2 distance between two 2-D Gaussians (the closed form of the module docstring).
+
+    Parameters
+    ----------
+    mean_a, mean_b : numpy.ndarray, shape (2,)
+        Means.
+    cov_a, cov_b : numpy.ndarray, shape (2, 2)
+        Covariances (symmetric positive semi-definite).
+
+    Returns
+    -------
+    float
+        :math:`W_2`.
+    """
+    ra = _sqrtm2(cov_a)
+    cross = _sqrtm2(ra @ cov_b @ ra)
+    w2sq = float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2 * cross))
+    return float(np.sqrt(max(w2sq, 0.0)))
+
+
+@dataclass(frozen=True)
+class MonoFlowRun:
+    """One explorer run: the generator's law every :data:`RECORD_EVERY` iterations.
+
+    Attributes
+    ----------
+    step : numpy.ndarray, shape (R,)
+        Iteration of each record.
+    mean : numpy.ndarray, shape (R, 2)
+        Generator mean :math:`\\mu`.
+    cov : numpy.ndarray, shape (R, 2, 2)
+        Generator covariance :math:`LL^\\top`.
+    w2 : numpy.ndarray, shape (R,)
+        :math:`W_2` to the target (:func:`gaussian_w2`).
+    mu, L : torch.Tensor, shapes (2,) and (2, 2)
+        The final generator.
+    """
+
+    step: np.ndarray
+    mean: np.ndarray
+    cov: np.ndarray
+    w2: np.ndarray
+    mu: torch.Tensor
+    L: torch.Tensor
+
+
+def run(h: str = "identity", *, loss: str = "distill", eps: float = 0.1, d_steps: int = 1,
+        g_steps: int = 1, iters: int = 300, batch: int = 256, seed: int = 0) -> MonoFlowRun:
+    r"""Train the toy's affine generator the MonoFlow way (cached: the last 32 settings).
+
+    Parameters
+    ----------
+    h : str
+        One of :data:`gantools.monoflow.H_FUNCTIONS`.
+    loss : str
+        One of :data:`LOSSES`.
+    eps : float
+        Euler step :math:`\epsilon` of the particle flow.
+    d_steps, g_steps : int
+        Discriminator and generator steps per iteration.
+    iters : int
+        Iterations.
+    batch : int
+        Samples per step.
+    seed : int
+        Seeds the discriminator's initialisation and every sample.
+
+    Returns
+    -------
+    MonoFlowRun
+        The generator's law along training.
+
+    Raises
+    ------
+    gantools.errors.DivergenceError
+        If the generator becomes NaN or infinite.
+    """
+    check_name(h, mf.H_FUNCTIONS, "h function")
+    check_name(loss, LOSSES, "generator loss")
+    eps = check_positive(eps, "eps")
+    for v, name in ((d_steps, "d_steps"), (g_steps, "g_steps"), (iters, "iters"), (batch, "batch")):
+        check_int(v, name)
+    return _run_cached(h, loss, eps, d_steps, g_steps, iters, batch, int(seed))
+
+
+@lru_cache(maxsize=32)
+def _run_cached(h: str, loss: str, eps: float, d_steps: int, g_steps: int, iters: int, batch: int,
+                seed: int) -> MonoFlowRun:
+    gen = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        D = nets.mlp(2, 1, hidden=64, depth=2, act="leaky_relu")
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999), foreach=True)
+    mu = torch.ones(2, requires_grad=True)
+    L = torch.eye(2, requires_grad=True)
+    opt_g = torch.optim.SGD([mu, L], lr=0.25 if loss == "distill" else 2 * eps * 0.25)
+    chol_p = torch.as_tensor(np.linalg.cholesky(TARGET_COV), dtype=torch.float32)
+    rec: dict[str, list] = {"step": [], "mean": [], "cov": [], "w2": []}
+
+    def record(it: int) -> None:
+        m = mu.detach().double().numpy().copy()
+        Ld = L.detach().double().numpy()
+        s = Ld @ Ld.T
+        if not (np.isfinite(m).all() and np.isfinite(s).all()):
+            raise DivergenceError(f"MonoFlow toy: the generator became NaN/inf by iteration {it}; lower eps")
+        rec["step"].append(it)
+        rec["mean"].append(m)
+        rec["cov"].append(s)
+        rec["w2"].append(gaussian_w2(m, s, TARGET_MEAN, TARGET_COV))
+
+    for it in range(iters):
+        if it % RECORD_EVERY == 0:
+            record(it)
+        for _ in range(d_steps):  # logistic loss: D's logit estimates log p/q
+            real = torch.randn(batch, 2, generator=gen) @ chol_p.T
+            with torch.no_grad():
+                fake = mu + torch.randn(batch, 2, generator=gen) @ L.T
+            ld = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
+            opt_d.zero_grad(set_to_none=True)
+            ld.backward()
+            opt_d.step()
+        mu_t, L_t = mu.detach().clone(), L.detach().clone()
+        for _ in range(g_steps):
+            z = torch.randn(batch, 2, generator=gen)
+            x = mu + z @ L.T
+            if loss == "h":
+                lg = mf.generator_loss(D(x), h)
+            else:
+                target = mf.particle_step(mu_t + z @ L_t.T, D, eps, h=h)
+                lg = (x - target).pow(2).sum(1).mean()
+            opt_g.zero_grad(set_to_none=True)
+            lg.backward()
+            opt_g.step()
+    record(iters)
+    return MonoFlowRun(np.asarray(rec["step"]), np.asarray(rec["mean"]), np.asarray(rec["cov"]),
+                       np.asarray(rec["w2"]), mu.detach(), L.detach())
+
+
+# --------------------------------------------------------------------------- the figure
+_CIRCLE = 2 * np.stack([np.cos(np.linspace(0, 2 * np.pi, 80)), np.sin(np.linspace(0, 2 * np.pi, 80))], 1)
+N_ELLIPSES = 6
+
+
+def _ellipse(mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    return mean + _CIRCLE @ np.linalg.cholesky(cov + 1e-12 * np.eye(2)).T
+
+
+def figure() -> Figure:
+    """The explorer's figure: the generator's 2-sd ellipses over the target's, and :math:`W_2`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes with empty artists, filled by :func:`plot_run`.
+    """
+    fig = new_figure(9.0, 3.7)
+    a1 = fig.add_axes((0.07, 0.14, 0.36, 0.74))
+    a2 = fig.add_axes((0.55, 0.14, 0.42, 0.74))
+    draw_axes(a1, a2)
+    return fig
+
+
+def draw_axes(a1: Any, a2: Any) -> None:
+    """The target's ellipse and empty artists for :func:`plot_run` on two axes (a static panel)."""
+    e = _ellipse(TARGET_MEAN, TARGET_COV)
+    a1.plot(e[:, 0], e[:, 1], color=COLORS["real"], lw=2.5, alpha=0.6, label="target p (2 sd)")
+    for j in range(N_ELLIPSES):
+        a1.plot([], [], color=COLORS["fake"], lw=1, alpha=0.25 + 0.75 * j / (N_ELLIPSES - 1),
+                label="generator q_θ (darker = later)" if j == N_ELLIPSES - 1 else None)
+    a1.set_xlim(-3, 3.5)
+    a1.set_ylim(-3, 3.5)
+    a1.set_aspect("equal")
+    a1.set_xlabel("x₁")
+    a1.set_ylabel("x₂")
+    a1.legend(fontsize=7, loc="lower right")
+    a1.set_title(" ", fontsize=9)
+    a2.plot([], [], color=COLORS["fake"])
+    log_axis(a2)
+    a2.set_xlabel("iteration")
+    a2.set_ylabel("W₂(q_θ, p)")
+
+
+def plot_run(a1: Any, a2: Any, r: MonoFlowRun, title: str = "") -> None:
+    """Draw a :class:`MonoFlowRun` on axes prepared by :func:`draw_axes` (in place).
+
+    Parameters
+    ----------
+    a1, a2 : matplotlib.axes.Axes
+        The ellipse panel and the :math:`W_2` panel.
+    r : MonoFlowRun
+        The run.
+    title : str
+        Title of the ellipse panel.
+    """
+    n = len(r.step)
+    for line, k in zip(a1.lines[1:], np.linspace(0, n - 1, N_ELLIPSES).round().astype(int)):
+        e = _ellipse(r.mean[k], r.cov[k])
+        line.set_data(e[:, 0], e[:, 1])
+    a1.set_title(title, fontsize=9)
+    w2 = np.maximum(r.w2, 1e-4)
+    a2.lines[0].set_data(r.step, w2)
+    a2.set_xlim(0, max(int(r.step[-1]), 1))
+    a2.set_ylim(float(w2.min()) / 1.5, float(w2.max()) * 1.5)
+
+
+def update(fig: Figure, *, h: str, loss: str, eps: float, d_steps: int, g_steps: int, iters: int) -> None:
+    """Run the model for the explorer's control values and draw it on ``fig`` (see :func:`run`)."""
+    r = run(h, loss=loss, eps=eps, d_steps=d_steps, g_steps=g_steps, iters=iters)
+    plot_run(*fig.axes, r, f"h = {h}, {loss}, ε = {eps:.3g}, D/G steps {d_steps}/{g_steps}")
+
+
+def explorer() -> Explorer:
+    """Interactive MonoFlow toy: h, ε, discriminator and generator steps, the generator's loss.
+
+    Returns
+    -------
+    Explorer
+        The ipywidgets container; its controls redraw the figure (a new setting trains for
+        about a second; settings seen before are cached).
+    """
+    style = {"description_width": "110px"}
+    kw: dict[str, Any] = dict(style=style, continuous_update=False)
+    ctl = {
+        "h": W.Dropdown(options=list(mf.H_FUNCTIONS), value="identity", description="h", style=style),
+        "loss": W.Dropdown(options=list(LOSSES), value="distill", description="generator loss", style=style),
+        "eps": W.FloatLogSlider(value=0.1, base=10, min=-2, max=0, description="ε", **kw),
+        "d_steps": W.IntSlider(value=1, min=1, max=5, description="D steps / iter", **kw),
+        "g_steps": W.IntSlider(value=1, min=1, max=16, description="G steps / iter", **kw),
+        "iters": W.IntSlider(value=300, min=50, max=600, step=50, description="iterations", **kw),
+    }
+    keys = list(ctl)
+    return live_figure(ctl, figure(), update, rows=[keys[:3], keys[3:]], demo_move=("g_steps", 2))

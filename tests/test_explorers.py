@@ -1,0 +1,163 @@
+"""The explorers (gantools.explorers): their fast models agree with the book's reference code,
+and every explorer builds, redraws on a slider move and reports bad settings in place."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gantools import dirac, ign as ign_ref
+from gantools.explorers import EXPLORERS, Explorer
+from gantools.explorers import dirac as xd
+from gantools.explorers import ign as xi
+from gantools.explorers import monoflow as xm
+from gantools.explorers import sampler as xs
+
+HP = {"vanilla": {}, "saturating": {}, "wgan": {}, "wgan_gp": {"lam": 0.3, "c": 0.7}, "gan_qp": {"lam": 0.6}}
+
+
+# ----------------------------------------------------------------------------- Part I
+@pytest.mark.parametrize("variant", xd.VARIANTS)
+@pytest.mark.parametrize("l2", [0.0, 0.2])
+def test_closed_field_equals_autograd_field(variant, l2):
+    assert set(xd.VARIANTS) == set(dirac.VARIANTS), "a new Dirac variant needs its closed form here"
+    g = torch.Generator().manual_seed(7)
+    states = torch.randn(20, 4, generator=g, dtype=torch.float64) * 1.3  # generic directions, not axes
+    f = xd.closed_field(variant, l2=l2, **HP[variant])
+    for s in states:
+        dp, dt = dirac.vector_field(variant, s[:2], s[2:], l2=l2, **HP[variant])
+        want = torch.cat([dp, dt]).numpy()
+        got = np.array(f(*map(float, s)))
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("variant", xd.VARIANTS)
+@pytest.mark.parametrize("method", xd.METHODS)
+def test_run_matches_dirac_simulate(variant, method):
+    kw = dict(t_end=3.0, lr=0.05, phi0=(0.3, -0.5), theta0=(0.7, 0.2))
+    r = xd.run(variant, method=method, **kw, **HP[variant])
+    tr = dirac.simulate(variant, [0.3, -0.5], [0.7, 0.2], t_end=3.0, dt=0.05, method=method, **HP[variant])
+    np.testing.assert_allclose(r.theta, tr.theta.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(r.phi, tr.phi.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(r.ema, dirac.ema(tr.theta, 0.99).numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_run_is_cached_and_stops_when_it_diverges():
+    a = xd.run("wgan_gp", lr=0.22, method="sim_gd", t_end=600.0)
+    assert xd.run("wgan_gp", lr=0.22, method="sim_gd", t_end=600.0) is a
+    assert a.radius[-1] > 10 * a.radius[0]  # just above the threshold lr* = 2 lam: grows
+    c = xd.run("wgan_gp", lr=1.0, method="sim_gd", t_end=600.0)
+    assert c.diverged_at is not None and c.t[-1] == pytest.approx(c.diverged_at) and c.t[-1] < 600
+    b = xd.run("wgan_gp", lr=0.18, method="sim_gd", t_end=600.0)
+    assert b.diverged_at is None and b.radius[-1] < 1e-2 * b.radius[0]
+
+
+def test_dirac_run_rejects_bad_settings():
+    with pytest.raises(ValueError, match="expected one of"):
+        xd.run("lsgan")
+    with pytest.raises(ValueError, match="rk4"):
+        xd.run("vanilla", method="scheme")
+    with pytest.raises(ValueError, match="lr"):
+        xd.run("vanilla", lr=float("nan"))
+    with pytest.raises(ValueError, match="steps"):
+        xd.run("vanilla", lr=1e-4, t_end=400.0)
+
+
+# ----------------------------------------------------------------------------- Part II
+def test_ring_energy_equals_mixture_energy_and_its_autograd_gradient():
+    from gantools.energy import mixture_energy
+
+    ref = mixture_energy(xs.CENTRES.double(), xs.SIGMA)
+    x = (torch.randn(64, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 1.5)
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ua, ub = ref(xa), xs.ring_energy(xb)
+    (ga,) = torch.autograd.grad(ua.sum(), xa)
+    (gb,) = torch.autograd.grad(ub.sum(), xb)
+    torch.testing.assert_close(ub, ua.reshape(ub.shape), rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(gb, ga, rtol=1e-9, atol=1e-9)
+
+
+def test_sampler_run_reports_acceptance_and_mmd():
+    r = xs.run(step=0.01, n_steps=20, n_chains=50)
+    assert 0.9 < r.acceptance <= 1 and r.mmd < 1.0 and r.paths.shape == (21, xs.N_PATHS, 2)
+    assert xs.run(step=0.01, n_steps=20, n_chains=50) is r
+    assert xs.run(step=0.01, n_steps=20, n_chains=50, use_mala=False).acceptance is None
+    with pytest.raises(ValueError, match="step"):
+        xs.run(step=-0.1)
+
+
+# ----------------------------------------------------------------------------- Part III
+def test_gaussian_w2_closed_form():
+    from scipy.linalg import sqrtm
+
+    a = np.array([[2.0, 0.3], [0.3, 0.5]])
+    b = xm.TARGET_COV
+    ra = np.real(sqrtm(a))
+    want = math.sqrt(1.25 + np.trace(a + b - 2 * np.real(sqrtm(ra @ b @ ra))))
+    assert xm.gaussian_w2(np.array([1.0, 0.5]), a, xm.TARGET_MEAN, b) == pytest.approx(want, rel=1e-10)
+    assert xm.gaussian_w2(xm.TARGET_MEAN, b, xm.TARGET_MEAN, b) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_monoflow_one_g_step_distill_equals_h_loss():
+    a = xm.run("identity", loss="distill", iters=20)
+    b = xm.run("identity", loss="h", iters=20)
+    torch.testing.assert_close(a.mu, b.mu, atol=1e-4, rtol=0)
+    assert a.w2[-1] < a.w2[0]
+    with pytest.raises(ValueError, match="identity"):
+        xm.run("nope", iters=2)
+
+
+# ----------------------------------------------------------------------------- Part IV
+@pytest.mark.parametrize("clamp", [None, 1.5])
+def test_ensemble_loss_equals_ign_loss_per_member(clamp):
+    settings = [xi.Setting(lam_tight=0.3, clamp=clamp, seed=0), xi.Setting(lam_rec=2.0, lam_tight=0.7, clamp=clamp, seed=1)]
+    f = xi.nets.EnsembleMLP(2, 2, 2, hidden=xi.HIDDEN, depth=xi.DEPTH, seeds=[0, 1])
+    g = torch.Generator().manual_seed(0)
+    x, z = torch.randn(2, 32, 2, generator=g), torch.randn(2, 32, 2, generator=g)
+    totals = xi.ensemble_loss(f, x, z, settings)
+    grads = torch.autograd.grad(totals.sum(), list(f.parameters()))
+    for m, s in enumerate(settings):
+        net = f.member(m)
+        ref = ign_ref.ign_loss(net, x[m], z[m], lam_rec=s.lam_rec, lam_idem=s.lam_idem,
+                               lam_tight=s.lam_tight, clamp=s.clamp)["total"]
+        torch.testing.assert_close(totals[m], ref, rtol=1e-5, atol=1e-6)
+        ref_grads = torch.autograd.grad(ref, [p for p in net.parameters()])
+        for layer, gw in enumerate(ref_grads[0::2]):  # nn.Linear's weight is (out, in): ours transposed
+            torch.testing.assert_close(_ens_weight_grad(f, grads, layer)[m], gw.T, rtol=1e-4, atol=1e-6)
+
+
+def _ens_weight_grad(f, grads, layer):
+    names = [n for n, _ in f.named_parameters()]
+    return grads[names.index(f"weights.{layer}")]
+
+
+def test_member_is_independent_of_its_batch():
+    s = xi.Setting(lam_tight=0.2, seed=4)
+    alone = xi.train([s], steps=5).member(0)
+    together = xi.train([xi.Setting(seed=9), s], steps=5).member(1)
+    z = torch.randn(10, 2)
+    torch.testing.assert_close(alone(z), together(z), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="toy dataset"):
+        xi.run(dataset="mnist")
+
+
+# ----------------------------------------------------------------------------- the widgets
+@pytest.mark.parametrize("name", list(EXPLORERS))
+def test_explorer_builds_and_redraws(name):
+    box = EXPLORERS[name]()
+    assert isinstance(box, Explorer) and box.image.value and not box.message.value
+    first = box.image.value
+    key, value = box.demo_move
+    box.controls[key].value = value
+    assert not box.message.value and box.image.value != first
+    assert box.last_seconds > 0
+
+
+def test_explorer_reports_a_bad_setting_and_keeps_its_figure():
+    box = EXPLORERS["dirac"]()
+    box.controls["variant"].value = "wgan"
+    box.controls["ph1"].value, box.controls["ph2"].value = 0.0, 0.0  # WGAN's field is undefined at phi = 0
+    assert "phi = 0" in box.message.value and box.image.value
+    box.controls["ph1"].value = 0.1
+    assert not box.message.value
+    assert box.controls["lam"].disabled and box.controls["c"].disabled  # WGAN uses neither
