@@ -60,7 +60,7 @@ CASES = [
     ("dirac", "spectral_radius: NaN lr", lambda m: m.spectral_radius("vanilla", NAN), ["lr"]),
     ("dirac", "critical_learning_rate: unknown variant", lambda m: m.critical_learning_rate("nope"), ["vanilla"]),
     ("dirac", "angular_momentum: shapes differ", lambda m: m.angular_momentum([[0.1, 0.2]], [[0.1]]), ["shape", "phi", "theta"]),
-    ("dirac", "energy: NaN", lambda m: m.energy([NAN], [0.1]), ["finite", "nan"]),
+    ("dirac", "squared_norm: NaN", lambda m: m.squared_norm([NAN], [0.1]), ["finite", "nan"]),
     ("dirac", "ema: decay > 1", lambda m: m.ema(torch.randn(10, 2), 1.5), ["decay"]),
     ("dirac", "ema: NaN input", lambda m: m.ema(torch.tensor([[NAN, 0.0]]), 0.9), ["finite", "x"]),
     ("dirac", "ema_gain: NaN omega", lambda m: m.ema_gain(0.9, NAN, 0.1), ["omega"]),

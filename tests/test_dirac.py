@@ -9,8 +9,8 @@ from scipy.integrate import solve_ivp
 from gantools import dirac
 
 PHI0, THETA0 = [0.1, 0.2], [0.2, 0.1]
-CASES = [("vanilla", {}), ("wgan", {}), ("wgan_gp", {"c": 0.0}), ("wgan_gp", {"c": 1.0}),
-         ("gan_qp", {}), ("gan_qp", {"l2": 0.1}), ("vanilla", {"l2": 0.3})]
+CASES = [("vanilla", {}), ("saturating", {}), ("wgan", {}), ("wgan_gp", {"c": 0.0}), ("wgan_gp", {"c": 1.0}),
+         ("gan_qp", {}), ("gan_qp", {"l2": 0.1}), ("vanilla", {"l2": 0.3}), ("wgan_gp", {"c": 0.5, "l2": 0.2})]
 
 
 @pytest.mark.parametrize("variant,hp", CASES)
@@ -126,7 +126,7 @@ def test_invariants():
     tr = dirac.simulate("gan_qp", PHI0, THETA0, t_end=20.0, dt=0.01, save_every=50)
     L = dirac.angular_momentum(tr.phi, tr.theta)
     assert float((L - L[0]).abs().max()) < 1e-9
-    E = dirac.energy(tr.phi, tr.theta)
+    E = dirac.squared_norm(tr.phi, tr.theta)
     assert bool((E[1:] <= E[:-1] + 1e-12).all())
     tr = dirac.simulate("wgan", PHI0, THETA0, t_end=20.0, dt=0.005, save_every=50, field="closed")
     H = dirac.wgan_invariant(tr.phi, tr.theta)
@@ -139,6 +139,7 @@ def test_critical_learning_rates_match_formulas():
     for lam in (0.1, 0.4):
         assert dirac.critical_learning_rate("wgan_gp", lam=lam) == pytest.approx(2 * lam, rel=1e-7)
         alt = 2 * (math.sqrt(lam**2 + 1) - lam)
+        assert dirac.critical_learning_rate("wgan_gp", method="alt_gd", lam=lam) == pytest.approx(alt, rel=1e-7)
         assert dirac.critical_learning_rate("wgan_gp", scheme="alt_gd", lam=lam) == pytest.approx(alt, rel=1e-7)
     assert dirac.critical_learning_rate("vanilla") == 0.0
 
@@ -179,19 +180,144 @@ def test_divergence_is_reported_with_the_step():
 
 @pytest.mark.parametrize("variant,hp", CASES)
 def test_functional_and_tape_autograd_fields_agree(variant, hp):
-    from gantools.dirac import _field, _field_func, _hparams
+    from gantools.dirac import DiracGAN, _field, _field_func
 
-    full = _hparams(variant, hp)
+    m = DiracGAN.from_kwargs(variant, **hp)
     phi = torch.randn(5, 2, dtype=torch.float64)
     theta = torch.randn(5, 2, dtype=torch.float64)
-    for a, b in zip(_field(variant, full)(phi, theta), _field_func(variant, full)(phi, theta)):
+    for a, b in zip(_field(m)(phi, theta), _field_func(m)(phi, theta)):
         torch.testing.assert_close(a, b, rtol=1e-13, atol=1e-13)
 
 
 def test_end_state_labels():
     tr = dirac.simulate("wgan_gp", [[0.1, 0.2]] * 2, [[0.2, 0.1]] * 2, t_end=150.0, dt=0.1, c=0.0)
-    assert dirac.end_state(tr) == ["equilibrium", "equilibrium"]
-    tr = dirac.simulate("gan_qp", PHI0, THETA0, t_end=60.0, dt=0.1)
-    assert dirac.end_state(tr) == ["bounded"]
+    assert [e.label for e in dirac.end_state(tr)] == ["equilibrium", "equilibrium"]
+    tr = dirac.simulate("gan_qp", PHI0, THETA0, t_end=200.0, dt=0.1, field="closed")
+    assert [e.label for e in dirac.end_state(tr)] == ["bounded"]
     tr = dirac.simulate("gan_qp", PHI0, THETA0, t_end=40.0, dt=0.2, method="sim_gd")
-    assert dirac.end_state(tr) == ["diverges"]
+    assert [e.label for e in dirac.end_state(tr)] == ["grows"]
+    # a slow growth (vanilla, simultaneous GD, lr 0.05: |theta| 0.22 -> 1.13 by t = 300) is not "bounded"
+    tr = dirac.simulate("vanilla", PHI0, THETA0, t_end=300.0, dt=0.05, method="sim_gd", field="closed", save_every=10)
+    assert [e.label for e in dirac.end_state(tr)] == ["grows"]
+
+
+# --------------------------------------------------------------------------- the parameter object
+def test_dirac_gan_validates_once_with_one_policy():
+    m = dirac.DiracGAN("wgan_gp", c=1.0)
+    assert m.hparams == {"lam": 0.1, "c": 1.0, "l2": 0.0}
+    assert dirac.DiracGAN("gan_qp").lam == 1.0 and dirac.DiracGAN("vanilla").lam is None
+    for bad, match in [(lambda: dirac.DiracGAN("vanilla", lam=0.1), "takes no 'lam'"),
+                       (lambda: dirac.DiracGAN("gan_qp", c=1.0), "takes no 'c'"),
+                       (lambda: dirac.DiracGAN("wgan_gp", lam=0.0), "lam must be"),
+                       (lambda: dirac.DiracGAN("wgan_gp", c=-1.0), "c must be"),
+                       (lambda: dirac.DiracGAN("nope"), "expected one of 'vanilla'"),
+                       (lambda: dirac.DiracGAN.from_kwargs("vanilla", gamma=1.0), "unknown hyper")]:
+        with pytest.raises(ValueError, match=match):
+            bad()
+    with pytest.raises(dataclasses_frozen_error()):
+        m.lam = 2.0
+    # the object and the keywords give the same run
+    a = dirac.simulate(m, PHI0, THETA0, t_end=2.0, dt=0.1)
+    b = dirac.simulate("wgan_gp", PHI0, THETA0, t_end=2.0, dt=0.1, c=1.0)
+    torch.testing.assert_close(a.theta, b.theta)
+    with pytest.raises(ValueError, match="not both"):
+        dirac.simulate(m, PHI0, THETA0, t_end=2.0, dt=0.1, c=1.0)
+
+
+def dataclasses_frozen_error():
+    import dataclasses
+    return dataclasses.FrozenInstanceError
+
+
+def test_variant_table_is_the_one_source():
+    assert dirac.VARIANTS == tuple(dirac.VARIANT_TABLE)
+    assert dirac.DEFAULT_HPARAMS["wgan_gp"] == {"lam": 0.1, "c": 0.0}
+    md = dirac.variant_table_markdown()
+    assert md.count("\n") == len(dirac.VARIANTS) + 1 and "saturating" in md
+    assert dirac.PHI0 == (0.1, 0.2) and dirac.THETA0 == (0.2, 0.1)
+    assert dirac.DivergenceError is __import__("gantools.errors", fromlist=["x"]).DivergenceError
+
+
+# --------------------------------------------------------------------------- conservation laws
+def test_saturating_conserves_the_squared_norm_in_every_dimension():
+    g = torch.Generator().manual_seed(3)
+    phi, theta = torch.randn(6, 5, generator=g), torch.randn(6, 5, generator=g)
+    dp, dt = dirac.vector_field("saturating", phi, theta)
+    dV = 2 * ((phi * dp).sum(-1) + (theta.double() * dt).sum(-1))
+    assert float(dV.abs().max()) < 1e-12
+    dp, dt = dirac.vector_field("vanilla", phi, theta)  # non-saturating: dV = 2 s (1 - 2 sigma(s)) <= 0
+    s = (phi.double() * theta.double()).sum(-1)
+    dV = 2 * ((phi * dp).sum(-1) + (theta.double() * dt).sum(-1))
+    torch.testing.assert_close(dV, 2 * s * (1 - 2 * torch.sigmoid(s)))
+
+
+@pytest.mark.parametrize("variant,hp", [("vanilla", {}), ("saturating", {}), ("gan_qp", {"lam": 0.7})])
+def test_antisymmetric_momentum_is_conserved_in_d3(variant, hp):
+    g = torch.Generator().manual_seed(4)
+    phi, theta = 0.5 * torch.randn(3, generator=g), 0.5 * torch.randn(3, generator=g)
+    tr = dirac.simulate(variant, phi, theta, t_end=5.0, dt=0.01, field="closed", **hp)
+    A = dirac.angular_momentum_matrix(tr.phi, tr.theta)
+    assert A.shape == (len(tr.t), 3, 3)
+    assert float((A - A[0]).abs().max()) < 1e-9
+    torch.testing.assert_close(A[0], -A[0].T)
+
+
+def test_wgan_gp_breaks_the_conservation_law():
+    tr = dirac.simulate("wgan_gp", PHI0, THETA0, t_end=5.0, dt=0.01, c=0.0)
+    L = dirac.angular_momentum(tr.phi, tr.theta)
+    torch.testing.assert_close(L, L[0] * torch.exp(-0.2 * tr.t), rtol=1e-6, atol=1e-9)
+
+
+# --------------------------------------------------------------------------- gradient descent exactly
+def test_alternating_gd_conserves_L_and_simultaneous_multiplies_it():
+    g = torch.Generator().manual_seed(5)
+    phi, theta = torch.randn(50, 2, generator=g), torch.randn(50, 2, generator=g)
+    for variant, hp in [("vanilla", {}), ("saturating", {}), ("gan_qp", {"lam": 0.5})]:
+        alt = dirac.simulate(variant, phi, theta, t_end=2.0, dt=0.1, method="alt_gd", **hp)
+        L = dirac.angular_momentum(alt.phi, alt.theta)
+        assert float(((L - L[0]) / L[0]).abs().max()) < 1e-12
+        sim = dirac.simulate(variant, phi, theta, t_end=0.1, dt=0.1, method="sim_gd", **hp)
+        L0, L1 = dirac.angular_momentum(sim.phi[0], sim.theta[0]), dirac.angular_momentum(sim.phi[1], sim.theta[1])
+        fac = dirac.angular_momentum_factor(variant, phi, theta, 0.1, **hp)
+        torch.testing.assert_close(L1, L0 * fac, rtol=1e-12, atol=1e-14)
+    s = (phi.double() * theta.double()).sum(-1)
+    sig = torch.sigmoid(s)
+    torch.testing.assert_close(dirac.angular_momentum_factor("vanilla", phi, theta, 0.1), 1 + 0.01 * sig * (1 - sig))
+
+
+def test_thresholds_cross_at_one_over_sqrt3():
+    from gantools import dirac_gd
+    lam = dirac_gd.crossover_lambda()
+    assert dirac_gd.threshold_simultaneous(lam) == pytest.approx(dirac_gd.threshold_alternating(lam), rel=1e-12)
+    assert dirac_gd.threshold_simultaneous(0.9) == pytest.approx(1.8)
+    assert dirac_gd.threshold_alternating(0.9) == pytest.approx(0.8908, abs=1e-4)
+    assert dirac.critical_learning_rate("wgan_gp", lam=0.9) == pytest.approx(1.8, rel=1e-7)
+    assert dirac.critical_learning_rate("wgan_gp", method="alt_gd", lam=0.9) == pytest.approx(
+        dirac_gd.threshold_alternating(0.9), rel=1e-7)
+
+
+def test_envelope_growth_tells_growth_from_a_flat_orbit():
+    t = np.linspace(0, 200, 4001)
+    flat = 1 + 0.3 * np.abs(np.sin(t))
+    grow = np.sqrt(1 + t) * (1 + 0.3 * np.abs(np.sin(t)))
+    gf, gg = dirac.envelope_growth(np.stack([flat, grow], 1))
+    assert abs(gf - 1) < 0.01 and 1.2 < gg < float(np.sqrt(201 / 101))
+
+
+def test_field_from_losses_matches_the_variant_fields():
+    g = torch.Generator().manual_seed(6)
+    phi, theta = torch.randn(8, 3, generator=g), torch.randn(8, 3, generator=g)
+    sp = torch.nn.functional.softplus
+    a = dirac.field_from_losses(lambda p, t: sp((p * t).sum(-1)), lambda p, t: sp(-(p * t).sum(-1)), phi, theta)
+    b = dirac.vector_field("vanilla", phi, theta)
+    for x, y in zip(a, b):
+        torch.testing.assert_close(x, y)
+
+
+@pytest.mark.parametrize("method", ["sim_gd", "alt_gd"])
+@pytest.mark.parametrize("variant,hp", [("vanilla", {}), ("wgan_gp", {"lam": 0.3}), ("gan_qp", {"l2": 0.1})])
+def test_update_matrix_equals_jacfwd_of_the_actual_step(method, variant, hp):
+    for dim in (1, 2):
+        jac = dirac.jacobian(variant, dim=dim, **hp)
+        torch.testing.assert_close(dirac.update_matrix(jac, 0.37, method=method),
+                                   dirac.update_map_jacobian(variant, 0.37, method=method, dim=dim, **hp))
