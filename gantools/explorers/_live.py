@@ -20,6 +20,7 @@ import time
 from typing import Any, Callable, Mapping
 
 import ipywidgets as W
+import numpy as np
 from matplotlib.figure import Figure
 
 
@@ -88,8 +89,37 @@ def render_png(fig: Figure, dpi: int = DPI) -> bytes:
     bytes
         The PNG file.
     """
+    animated = [a for a in fig.findobj() if a is not fig and a.get_animated()]
+    if not animated:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+        return buf.getvalue()
+    return _render_blit(fig, animated, dpi)
+
+
+def _render_blit(fig: Figure, animated: list[Any], dpi: int) -> bytes:
+    """Blitting: the static part is drawn once and kept; each frame redraws only the animated artists.
+
+    A figure whose changing artists are marked ``set_animated(True)`` (and whose axes limits stay
+    fixed) is rendered this way by :func:`render_png`; the saved background is dropped when the
+    figure's size or resolution changes.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    if fig.dpi != dpi:
+        fig.set_dpi(dpi)
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    key = (dpi, tuple(fig.get_size_inches()))
+    cached = getattr(fig, "_gantools_background", None)
+    if cached is None or cached[0] != key:
+        canvas.draw()  # animated artists are left out of a full draw
+        fig._gantools_background = (key, canvas.copy_from_bbox(fig.bbox))
+    canvas.restore_region(fig._gantools_background[1])
+    for artist in animated:
+        fig.draw_artist(artist)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+    Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
     return buf.getvalue()
 
 

@@ -263,5 +263,9 @@ def explorer() -> Explorer:
         "temperature": W.FloatLogSlider(value=1.0, base=10, min=-1, max=0.5, description="temperature T", **kw),
         "use_mala": W.Checkbox(value=True, description="MALA (Metropolis test)"),
     }
-    return live_figure(ctl, figure(), update, rows=[["step", "n_steps"], ["temperature", "use_mala"]],
+    fig = figure()
+    ax = fig.axes[0]
+    for artist in (ax.collections[0], *ax.lines, ax.title):  # only these change: blit them
+        artist.set_animated(True)
+    return live_figure(ctl, fig, update, rows=[["step", "n_steps"], ["temperature", "use_mala"]],
                        demo_move=("step", 0.1))
