@@ -1,4 +1,4 @@
-"""Unit tests for gantools.monoflow."""
+"""Unit tests for gantools.monoflow (h functions) and the names it re-exports from gaussian, ratio, flow."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ import torch
 
 from gantools import monoflow as mf
 from gantools import nets
-from gantools.train import DivergenceError
+from gantools.errors import DivergenceError
 
 
 
@@ -47,6 +47,29 @@ def test_unknown_names_and_bad_shapes():
         G(torch.zeros(4, 3))
     with pytest.raises(ValueError, match="distill"):
         mf.gaussian_toy("identity", loss="bad", iters=1)
+    with pytest.raises(ValueError, match="sgd"):
+        mf.gaussian_toy("identity", optimizer="lbfgs", iters=1)
+
+
+def test_paper_losses_monotone_flags_and_speed_factor():
+    d = torch.linspace(-6, 6, 241)
+    for name, h in mf.PAPER_LOSSES.items():
+        assert bool((h.derivative(d) > 0).all()) == h.monotone, name
+    # plug-in divergence losses: h(d) = -f(e^d), so h'(d) = -r f'(r)
+    r = torch.exp(d)
+    assert torch.allclose(mf.get_h("chi2").derivative(d), -2 * r * (r - 1), rtol=1e-4, atol=1e-4)
+    assert torch.allclose(mf.get_h("forward_kl").derivative(d), -r * (1 + d), rtol=1e-4, atol=1e-4)
+    assert torch.allclose(mf.get_h("js").derivative(d), -r * torch.log(2 * r / (r + 1)), rtol=1e-4, atol=1e-4)
+    assert torch.allclose(mf.get_h("hellinger").derivative(d), -r * (1 - r ** -0.5), rtol=1e-4, atol=1e-4)
+
+
+def test_moved_names_are_reexported():
+    from gantools import flow, gaussian, gaussian_toy, ratio
+    assert mf.particle_step is flow.particle_step and mf.distill_loss is flow.distill_loss
+    assert mf.gaussian_kl is gaussian.gaussian_kl and mf.F_DIVERGENCES is ratio.F_DIVERGENCES
+    assert mf.gaussian_toy is gaussian_toy.gaussian_toy and mf.TOY_COV is gaussian.TOY_COV
+    with pytest.raises(AttributeError):
+        mf.no_such_name
 
 
 def test_particle_step_matches_gradient_of_h():
@@ -157,8 +180,9 @@ class _Exploding(torch.nn.Module):
 def test_gaussian_toy_exact_ratio_converges_for_identity_not_for_neg_square():
     ok = mf.gaussian_toy("identity", iters=200, exact_ratio=True, record_every=50)
     bad = mf.gaussian_toy("neg_square", iters=200, exact_ratio=True, record_every=50)
-    assert ok.history["w2"][-1] < 0.1 * ok.history["w2"][0]
-    assert bad.history["w2"][-1] > 0.5 * bad.history["w2"][0]
+    assert ok.history["kl"][-1] < 0.01 * ok.history["kl"][0]
+    assert bad.history["kl"][-1] > 0.1 * bad.history["kl"][0]
+    assert ok.history["step"] == ok.history["iter"] == [0, 50, 100, 150, 200]
 
 
 def test_train_monoflow_k1_adam_losses_agree():

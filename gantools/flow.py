@@ -1,0 +1,560 @@
+r"""The MonoFlow particle flow and generator training (Part III).
+
+One Euler step :math:`x \leftarrow x + \epsilon\nabla_x h(D(x))` moves samples along the
+(rescaled) Wasserstein gradient flow of :math:`\mathrm{KL}(q_t\Vert p)` when :math:`D\approx\log r_t`
+(:func:`particle_step`); :func:`particle_flow` alternates it with discriminator training, with no
+generator. A generator follows the moved samples through the distillation loss
+(:func:`distill_loss`), whose gradient at :math:`\theta=\theta_t` is :math:`2\epsilon` times the
+gradient of the generator loss :math:`-h(D(G_\theta(z)))`; :func:`train_monoflow` trains with either.
+All point sets are ``(n, d)`` tensors; discriminators map ``(n, d)`` to ``(n,)`` or ``(n, 1)``.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._validate import check_int, check_name, check_points, check_positive, make_generator
+from .errors import DivergenceError
+from .gaussian import empirical_moments, gaussian_log_ratio
+from .monoflow import generator_loss, get_h
+from .ratio import as_logits, ratio_fit, train_discriminator
+
+__all__ = ["velocity", "particle_step", "distill_loss", "exact_wgf_particles", "FlowRun", "particle_flow",
+           "StackedMonoFlowRun", "train_monoflow_stacked",
+           "GEN_LOSSES", "OPTIMIZERS", "make_optimizer", "MonoFlowRun", "train_monoflow"]
+
+Discriminator = Callable[[torch.Tensor], torch.Tensor]
+
+
+def velocity(x: torch.Tensor, discriminator: Discriminator, *, h: str = "identity") -> torch.Tensor:
+    r"""Particle velocity of the generator loss :math:`-h(D(x))`.
+
+    .. math:: v(x) = \nabla_x h(D(x)) = h'(D(x))\,\nabla_x D(x)
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (n, d)
+    discriminator : callable
+        ``(n, d) -> (n,)`` or ``(n, 1)``, differentiable in its input.
+    h : str
+        A name of :data:`gantools.monoflow.ALL_H`.
+
+    Returns
+    -------
+    torch.Tensor, shape (n, d)
+    """
+    hf = get_h(h)
+    x = check_points(x, "x", dtype=x.dtype if isinstance(x, torch.Tensor) else torch.float32)
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        d = as_logits(discriminator(x), "discriminator output")
+        (g,) = torch.autograd.grad(hf(d).sum(), x)
+    return g
+
+
+def particle_step(x: torch.Tensor, discriminator: Discriminator, eps: float, *,
+                  h: str = "identity") -> torch.Tensor:
+    r"""One Euler step of the (Mono)flow.
+
+    .. math:: x \leftarrow x + \epsilon\,\nabla_x h(D(x))
+
+    With ``h="identity"`` and :math:`D = \log r` this is the explicit Euler step of
+    :math:`\dot x = \nabla \log r_t(x)`, the Wasserstein gradient flow of :math:`\mathrm{KL}(q_t\Vert p)`.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (n, d)
+    discriminator : callable
+        ``(n, d) -> (n,)`` or ``(n, 1)``.
+    eps : float
+        Step size :math:`\epsilon > 0`.
+    h : str
+
+    Returns
+    -------
+    torch.Tensor, shape (n, d)
+        The moved particles, detached.
+    """
+    eps = check_positive(eps, "eps")
+    v = velocity(x, discriminator, h=h)
+    return (x.detach() + eps * v).detach()
+
+
+def distill_loss(generator: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor,
+                 targets: torch.Tensor) -> torch.Tensor:
+    r"""Distillation loss: regress the generator onto moved samples.
+
+    .. math:: \mathcal L_{\text{distill}}(\theta) = \frac1n\sum_i \lVert G_\theta(z_i) - \mathrm{sg}(y_i)\rVert^2
+
+    With targets :math:`y_i = G_{\theta_t}(z_i) + \epsilon\nabla_x h(D(G_{\theta_t}(z_i)))`
+    (:func:`particle_step` on the current samples), its gradient at :math:`\theta=\theta_t` is
+    :math:`2\epsilon\,\nabla_\theta\big[-\frac1n\sum_i h(D(G_\theta(z_i)))\big]`.
+
+    Parameters
+    ----------
+    generator : callable
+        ``(n, k) -> (n, d)``.
+    z : torch.Tensor, shape (n, k)
+    targets : torch.Tensor, shape (n, d)
+
+    Returns
+    -------
+    torch.Tensor, shape ()
+    """
+    out = generator(z)
+    if out.shape != targets.shape:
+        raise ValueError(f"targets must have the generator's output shape {tuple(out.shape)}, "
+                         f"got {tuple(targets.shape)}")
+    return (out - targets.detach()).pow(2).flatten(1).sum(1).mean()
+
+
+def exact_wgf_particles(x0: torch.Tensor, mean_p, cov_p, *, eps: float, steps: int,
+                        h: str = "identity") -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    r"""Move particles with the *exact* ratio, :math:`x \leftarrow x + \epsilon\nabla h(\log p(x)/\hat q_t(x))`.
+
+    :math:`\hat q_t` is the Gaussian with the particles' own sample mean and covariance at each
+    step (the particles stay an affine image of ``x0``, so this Gaussian is their law when
+    ``x0`` is Gaussian). Nothing here uses the ODE of :func:`gantools.gaussian.gaussian_wgf_rhs`.
+
+    Parameters
+    ----------
+    x0 : torch.Tensor, shape (n, d)
+    mean_p, cov_p : array-like, shapes (d,) and (d, d)
+        Gaussian target.
+    eps : float
+    steps : int
+    h : str
+
+    Returns
+    -------
+    means : numpy.ndarray, shape (steps + 1, d)
+    covs : numpy.ndarray, shape (steps + 1, d, d)
+    particles : torch.Tensor, shape (n, d)
+    """
+    check_int(steps, "steps")
+    x = check_points(x0, "x0", dtype=torch.float64).clone()
+    means, covs = [], []
+    for _ in range(steps + 1):
+        m, s = empirical_moments(x)
+        means.append(m)
+        covs.append(s)
+        if len(means) == steps + 1:
+            break
+        x = particle_step(x, lambda y, m=m, s=s: gaussian_log_ratio(y, mean_p, cov_p, m, s), eps, h=h)
+        if not torch.isfinite(x).all():
+            raise DivergenceError(f"exact_wgf_particles: particles became NaN/inf at step {len(means)}")
+    return np.stack(means), np.stack(covs), x
+
+
+@dataclass
+class FlowRun:
+    """What :func:`particle_flow` returns.
+
+    Attributes
+    ----------
+    particles : torch.Tensor, shape (n, d)
+    snapshots : dict[int, torch.Tensor]
+        Step -> particles at that step.
+    history : dict[str, list[float]]
+        ``step``, ``w2``, ``d_loss`` and, with ``log_ratio``, ``d_slope`` and ``d_corr``.
+    """
+
+    particles: torch.Tensor
+    snapshots: dict[int, torch.Tensor]
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+
+def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator], torch.Tensor],
+                  D: nn.Module, *, steps: int, eps: float, d_steps: int = 5, lr_d: float = 1e-3,
+                  batch: int = 256, h: str = "identity", target: torch.Tensor | None = None,
+                  log_ratio: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                  record_every: int = 20, snapshot_at: tuple[int, ...] = (),
+                  seed: int | torch.Generator | None = 0) -> FlowRun:
+    r"""Generator-free GAN: alternate ``d_steps`` logistic discriminator steps and one Euler step
+    :math:`x \leftarrow x + \epsilon\nabla_x h(D(x))` of *all* particles.
+
+    Parameters
+    ----------
+    x0 : torch.Tensor, shape (n, d)
+    sample_real : callable
+        ``sample_real(k, generator) -> (k, d)`` draws real points.
+    D : torch.nn.Module
+        Trained in place (Adam, betas (0.5, 0.999)).
+    steps, eps, d_steps, lr_d, batch, h
+        Number of moves, Euler step, discriminator steps per move, its learning rate, batch, h.
+    target : torch.Tensor, shape (n, d), optional
+        If given, the exact :math:`W_2` (:func:`gantools.metrics.w2`) between particles and
+        target is recorded every ``record_every`` steps.
+    log_ratio : callable, optional
+        ``log_ratio(x) -> (n,)``, the exact (or reference) :math:`\log p/q_t` at the particles;
+        if given, :func:`gantools.ratio.ratio_fit` of :math:`D` on it is recorded
+        (``d_slope``, ``d_corr``).
+    record_every : int
+    snapshot_at : tuple of int
+    seed : int or torch.Generator or None
+
+    Returns
+    -------
+    FlowRun
+    """
+    from .metrics import w2
+
+    x = check_points(x0, "x0").clone()
+    check_int(steps, "steps")
+    check_int(d_steps, "d_steps")
+    check_int(record_every, "record_every")
+    get_h(h)
+    if target is not None:
+        target = check_points(target, "target", dim=x.shape[1])
+        if target.shape[0] != x.shape[0]:
+            raise ValueError(f"target must hold {x.shape[0]} points (as many as x0), got {target.shape[0]}")
+    gen = make_generator(seed)
+    opt = torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999))
+    history: dict[str, list[float]] = {"step": [], "w2": [], "d_loss": []}
+    if log_ratio is not None:
+        history.update(d_slope=[], d_corr=[])
+    snaps: dict[int, torch.Tensor] = {}
+    for step in range(steps + 1):
+        if step in snapshot_at:
+            snaps[step] = x.clone()
+        if step % record_every == 0 or step == steps:
+            history["step"].append(step)
+            history["w2"].append(w2(x, target) if target is not None else float("nan"))
+            if log_ratio is not None and step > 0:
+                with torch.no_grad():
+                    fit = ratio_fit(D(x), log_ratio(x))
+                history["d_slope"].append(fit.slope)
+                history["d_corr"].append(fit.corr)
+            elif log_ratio is not None:
+                history["d_slope"].append(float("nan"))
+                history["d_corr"].append(float("nan"))
+        if step == steps:
+            break
+        ld = train_discriminator(D, opt, lambda: sample_real(batch, gen),
+                                 lambda: x[torch.randint(x.shape[0], (batch,), generator=gen)],
+                                 steps=d_steps, where=f" (particle_flow, step {step})")
+        history["d_loss"].append(ld)
+        x = particle_step(x, D, eps, h=h)
+        if not torch.isfinite(x).all():
+            raise DivergenceError(f"particle_flow: particles became NaN/inf at step {step}")
+    return FlowRun(particles=x, snapshots=snaps, history=history)
+
+
+GEN_LOSSES: tuple[str, ...] = ("h", "distill")
+"""Generator objectives accepted by :func:`train_monoflow`."""
+
+OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
+"""Optimiser names accepted by :func:`make_optimizer`."""
+
+
+def make_optimizer(params, name: str, lr: float, betas: tuple[float, float] = (0.5, 0.999)) -> torch.optim.Optimizer:
+    """An Adam or plain SGD optimiser.
+
+    Parameters
+    ----------
+    params : iterable of torch.Tensor
+    name : str
+        ``"adam"`` or ``"sgd"``.
+    lr : float
+    betas : tuple of float
+        Adam's betas (ignored for SGD).
+
+    Returns
+    -------
+    torch.optim.Optimizer
+    """
+    check_name(name, OPTIMIZERS, "optimizer")
+    lr = check_positive(lr, "lr")
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
+    return torch.optim.SGD(params, lr=lr)
+
+
+@dataclass
+class MonoFlowRun:
+    """What :func:`train_monoflow` returns.
+
+    Attributes
+    ----------
+    G : torch.nn.Module
+    D : torch.nn.Module or None
+        ``None`` with ``exact_ratio``.
+    history : dict[str, list]
+        ``step`` (also under the old key ``iter``) and whatever ``monitor`` returns.
+    """
+
+    G: nn.Module
+    D: nn.Module | None
+    history: dict[str, list] = field(default_factory=dict)
+
+
+def train_monoflow(G: nn.Module, D: nn.Module | Callable[[nn.Module], Discriminator],
+                   sample_real: Callable[[int, torch.Generator], torch.Tensor], *, z_dim: int,
+                   iters: int, loss: str = "h", h: str = "identity", eps: float = 0.1,
+                   d_steps: int = 1, g_steps: int = 1, batch: int = 256, lr_d: float = 1e-3,
+                   lr_g: float = 1e-3, optimizer: str = "adam", betas: tuple[float, float] = (0.5, 0.999),
+                   exact_ratio: bool = False, record_every: int = 10,
+                   monitor: Callable[[nn.Module], dict] | None = None,
+                   seed: int | torch.Generator | None = 0) -> MonoFlowRun:
+    r"""Alternate discriminator and generator training, the MonoFlow way.
+
+    Each iteration: ``d_steps`` logistic-loss Adam steps for ``D`` (skipped when
+    ``exact_ratio``: then ``D(G)`` must return the exact log-ratio callable for the current
+    generator), then ``g_steps`` generator steps on fresh latents with either
+
+    * ``loss="h"``: :math:`-\frac1n\sum_i h(D(G_\theta(z_i)))` (:func:`gantools.monoflow.generator_loss`), or
+    * ``loss="distill"``: :math:`\frac1n\sum_i\lVert G_\theta(z_i) - \mathrm{sg}(y_i)\rVert^2`,
+      :math:`y_i = G_{\theta_t}(z_i) + \epsilon\nabla h(D(G_{\theta_t}(z_i)))`, :math:`\theta_t` a
+      frozen copy of the generator taken at the start of the iteration (:func:`distill_loss`).
+
+    Parameters
+    ----------
+    G : torch.nn.Module
+        ``(n, z_dim) -> (n, d)``.
+    D : torch.nn.Module or callable
+        The discriminator, or with ``exact_ratio`` a map ``G -> log-ratio callable``.
+    sample_real : callable
+        ``sample_real(k, generator) -> (k, d)``.
+    z_dim, iters, loss, h, eps, d_steps, g_steps, batch : see above
+    lr_d, lr_g : float
+        Learning rates; the discriminator uses Adam with ``betas``.
+    optimizer : str
+        The generator's optimiser, ``"adam"`` or ``"sgd"`` (:func:`make_optimizer`).
+    betas : tuple of float
+        Adam's betas for both players.
+    exact_ratio : bool
+    record_every : int
+    monitor : callable, optional
+        ``monitor(G) -> dict`` of numbers recorded every ``record_every`` iterations.
+    seed : int or torch.Generator or None
+
+    Returns
+    -------
+    MonoFlowRun
+        Raises :class:`~gantools.errors.DivergenceError` on NaN/inf.
+    """
+    check_name(loss, GEN_LOSSES, "generator loss")
+    check_name(optimizer, OPTIMIZERS, "optimizer")
+    get_h(h)
+    for v, n in ((iters, "iters"), (d_steps, "d_steps"), (g_steps, "g_steps"), (batch, "batch"),
+                 (z_dim, "z_dim"), (record_every, "record_every")):
+        check_int(v, n)
+    check_positive(eps, "eps")
+    gen = make_generator(seed)
+    opt_g = make_optimizer(G.parameters(), optimizer, lr_g, betas)
+    opt_d = None if exact_ratio else make_optimizer(D.parameters(), "adam", lr_d, betas)
+    history: dict[str, list] = {"step": []}
+
+    def record(it: int) -> None:
+        history["step"].append(it)
+        if monitor is not None:
+            for k, v in monitor(G).items():
+                history.setdefault(k, []).append(v)
+
+    for it in range(iters):
+        if it % record_every == 0:
+            record(it)
+        if exact_ratio:
+            disc = D(G)
+        else:
+            train_discriminator(D, opt_d, lambda: sample_real(batch, gen),
+                                lambda: G(torch.randn(batch, z_dim, generator=gen)).detach(),
+                                steps=d_steps, where=f" at step {it}")
+            disc = D
+        G_t = copy.deepcopy(G).requires_grad_(False) if loss == "distill" else None
+        for _ in range(g_steps):
+            z = torch.randn(batch, z_dim, generator=gen)
+            if loss == "h":
+                lg = generator_loss(disc(G(z)), h)
+            else:
+                lg = distill_loss(G, z, particle_step(G_t(z), disc, eps, h=h))
+            opt_g.zero_grad(set_to_none=True)
+            lg.backward()
+            opt_g.step()
+        if not torch.isfinite(lg.detach()):
+            raise DivergenceError(f"train_monoflow: generator loss is {float(lg)} at step {it}")
+        if not all(torch.isfinite(p).all() for p in G.parameters()):
+            raise DivergenceError(f"train_monoflow: generator parameters became NaN/inf at step {it}")
+    record(iters)
+    history["iter"] = history["step"]  # the old key, kept for callers written against it
+    return MonoFlowRun(G=G, D=None if exact_ratio else D, history=history)
+
+
+class _MemberAdam:
+    """Adam over stacked parameters (leading dimension = member) that updates only active members.
+
+    An inactive member's parameters, moments and step count are left as they are, so a member
+    that takes ``k`` steps per iteration follows exactly the Adam of a run that takes ``k`` steps.
+    """
+
+    def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float], eps: float = 1e-8):
+        self.params, self.lr, (self.b1, self.b2), self.eps = params, lr, betas, eps
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+        self.t = torch.zeros(params[0].shape[0])
+
+    def step(self, grads, active: torch.Tensor) -> None:
+        a = active.float()
+        self.t += a
+        t = self.t.clamp(min=1)
+        c1, c2 = 1 - self.b1 ** t, 1 - self.b2 ** t
+        with torch.no_grad():
+            for p, g, m, v in zip(self.params, grads, self.m, self.v):
+                shape = (-1, *([1] * (p.ndim - 1)))
+                am = a.reshape(shape)
+                m.copy_(torch.where(am > 0, self.b1 * m + (1 - self.b1) * g, m))
+                v.copy_(torch.where(am > 0, self.b2 * v + (1 - self.b2) * g * g, v))
+                upd = (m / c1.reshape(shape)) / ((v / c2.reshape(shape)).sqrt() + self.eps)
+                p.sub_(self.lr * am * upd)
+
+
+@dataclass
+class StackedMonoFlowRun:
+    """What :func:`train_monoflow_stacked` returns.
+
+    Attributes
+    ----------
+    G, D : gantools.ensemble.StackedSequential
+        The trained stacked generators and discriminators (``M`` members).
+    loss : list of str
+        Member -> generator objective (``"h"`` or ``"distill"``).
+    history : dict[str, list]
+        ``step`` and, per recorded step, what ``monitor`` returns (one value per member).
+    """
+
+    G: nn.Module
+    D: nn.Module
+    loss: list[str]
+    history: dict[str, list] = field(default_factory=dict)
+
+
+def train_monoflow_stacked(G: nn.Module, D: nn.Module,
+                           sample_real: Callable[[int, torch.Generator], torch.Tensor], *,
+                           z_dim: int, iters: int, loss, streams=None, h: str = "identity",
+                           eps: float = 0.1, g_steps: int = 1, batch: int = 256, lr_d: float = 1e-3,
+                           lr_g: float = 1e-3, betas: tuple[float, float] = (0.5, 0.999),
+                           record_every: int = 10, monitor: Callable[[nn.Module], dict] | None = None,
+                           seed: int | torch.Generator | None = 0) -> StackedMonoFlowRun:
+    r""":func:`train_monoflow` for ``M`` independent runs side by side, each with its own objective.
+
+    ``G`` and ``D`` are :class:`gantools.ensemble.StackedSequential` networks of ``M`` members.
+    Each iteration: one logistic-loss Adam step for every discriminator, then ``g_steps[m]``
+    generator steps on fresh latents for member :math:`m` (members with fewer steps sit out the
+    remaining sub-steps: their parameters and Adam moments do not change), member :math:`m` minimising
+
+    .. math:: \mathcal L_m(\theta) =
+              \begin{cases} -\frac1n\sum_i h(D_m(G_{\theta,m}(z_i))) & \text{loss}_m = \text{"h"},\\
+              \frac1n\sum_i \lVert G_{\theta,m}(z_i) - \mathrm{sg}(y_i)\rVert^2,\;
+              y_i = G_{\theta_t,m}(z_i) + \epsilon\nabla_x h(D_m(G_{\theta_t,m}(z_i))) & \text{loss}_m = \text{"distill"}.
+              \end{cases}
+
+    The sum over members is minimised by Adam, which gives every member exactly its own
+    (elementwise) Adam update. Members with the same ``streams`` entry see the same real batches
+    and latents, so two objectives can be compared on identical data.
+
+    Parameters
+    ----------
+    G : StackedSequential
+        ``(M, n, z_dim) -> (M, n, d)``.
+    D : StackedSequential
+        ``(M, n, d) -> (M, n, 1)`` logits.
+    sample_real : callable
+        ``sample_real(k, generator) -> (k, d)``.
+    z_dim, iters : int
+    loss : str or sequence of str
+        ``"h"`` or ``"distill"`` (:data:`GEN_LOSSES`), one for all members or one per member.
+    streams : sequence of int, optional
+        Member -> data stream (default: every member its own).
+    h : str
+    eps : float
+        Euler step of the distillation targets.
+    g_steps : int or sequence of int
+        Generator steps per iteration, one for all members or one per member.
+    batch : int
+    lr_d, lr_g : float
+    betas : tuple of float
+        Adam's betas, both players.
+    record_every : int
+    monitor : callable, optional
+        ``monitor(G) -> dict`` of length-``M`` sequences, called without gradient.
+    seed : int or torch.Generator or None
+
+    Returns
+    -------
+    StackedMonoFlowRun
+        Raises :class:`~gantools.errors.DivergenceError` naming the member and step on NaN/inf.
+    """
+    M = G.n_members
+    if D.n_members != M:
+        raise ValueError(f"G has {M} members, D has {D.n_members}")
+    losses = [loss] * M if isinstance(loss, str) else list(loss)
+    if len(losses) != M:
+        raise ValueError(f"loss must be one name or one per member ({M}), got {len(losses)}")
+    for name in losses:
+        check_name(name, GEN_LOSSES, "generator loss")
+    streams = list(range(M)) if streams is None else [int(s) for s in streams]
+    if len(streams) != M:
+        raise ValueError(f"streams must hold one entry per member ({M}), got {len(streams)}")
+    uniq = sorted(set(streams))
+    sidx = torch.tensor([uniq.index(s) for s in streams])
+    U = len(uniq)
+    hf = get_h(h)
+    ks = [g_steps] * M if isinstance(g_steps, int) else [int(k) for k in g_steps]
+    if len(ks) != M:
+        raise ValueError(f"g_steps must be one number or one per member ({M}), got {len(ks)}")
+    for v, n in ((iters, "iters"), (batch, "batch"), (z_dim, "z_dim"), (record_every, "record_every"),
+                 *((k, "g_steps") for k in ks)):
+        check_int(v, n)
+    eps = check_positive(eps, "eps")
+    gen = make_generator(seed)
+    is_distill = torch.tensor([n == "distill" for n in losses], dtype=torch.float32)
+    k_of = torch.tensor(ks)
+    g_params = [p for p in G.parameters() if p.requires_grad]
+    opt_g = _MemberAdam(g_params, check_positive(lr_g, "lr_g"), betas)
+    opt_d = make_optimizer([p for p in D.parameters() if p.requires_grad], "adam", lr_d, betas)
+    history: dict[str, list] = {"step": []}
+
+    def latents() -> torch.Tensor:
+        return torch.randn(U, batch, z_dim, generator=gen)[sidx]
+
+    def record(it: int) -> None:
+        history["step"].append(it)
+        if monitor is not None:
+            with torch.no_grad():
+                for k, v in monitor(G).items():
+                    history.setdefault(k, []).append(v)
+
+    for it in range(iters):
+        if it % record_every == 0:
+            record(it)
+        x_real = sample_real(U * batch, gen).reshape(U, batch, -1)[sidx]
+        with torch.no_grad():
+            fake = G(latents())
+        ld = (torch.nn.functional.softplus(-D(x_real)).mean((1, 2))
+              + torch.nn.functional.softplus(D(fake)).mean((1, 2)))
+        opt_d.zero_grad(set_to_none=True)
+        ld.sum().backward()
+        opt_d.step()
+        G_t = copy.deepcopy(G).requires_grad_(False) if is_distill.any() else None
+        for sub in range(max(ks)):
+            z = latents()
+            out = G(z)
+            per = -hf(D(out)[..., 0]).mean(1) * (1 - is_distill)
+            if G_t is not None:
+                x_t = G_t(z).requires_grad_(True)
+                with torch.enable_grad():
+                    (v,) = torch.autograd.grad(hf(D(x_t)[..., 0]).sum(), x_t)
+                y = (x_t + eps * v).detach()
+                per = per + (out - y).pow(2).sum(-1).mean(1) * is_distill
+            grads = torch.autograd.grad(per.sum(), g_params)
+            opt_g.step(grads, k_of > sub)
+        bad = ~(torch.isfinite(ld) & torch.isfinite(per))
+        if bad.any():
+            raise DivergenceError(f"train_monoflow_stacked: member {int(bad.nonzero()[0])} diverged at step {it}")
+    record(iters)
+    return StackedMonoFlowRun(G=G, D=D, loss=losses, history=history)
