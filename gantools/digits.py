@@ -7,6 +7,7 @@ memory (nothing is written to disk). :func:`gantools.metrics.digit_scores` build
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -14,6 +15,10 @@ from torch import nn
 import torch.nn.functional as F
 
 from ._validate import check_int, check_name
+
+__all__ = ["ARCHITECTURES", "DIM", "SIDE", "SampleScores", "autoencoder", "blends", "classifier",
+           "classifier_accuracy", "gan_pair", "nearest_real_distance", "predict_proba", "sampler",
+           "score_samples", "sharpness", "stacked_autoencoders", "stacked_gan_pairs", "step_flops"]
 
 SIDE = 8
 DIM = SIDE * SIDE
@@ -65,17 +70,39 @@ def classifier() -> nn.Module:
 
     Trained with a fixed seed on 1500 of the 1797 real digits (shuffled with seed 1234),
     cached in memory for the rest of the process. See :func:`classifier_accuracy`.
+
+    Returns
+    -------
+    nn.Module
+        Maps ``(n, 64)`` images to ``(n, 10)`` logits; frozen (no gradient).
     """
     return _trained_classifier()[0]
 
 
 def classifier_accuracy() -> float:
-    """Accuracy of :func:`classifier` on the 297 held-out real digits."""
+    """Accuracy of :func:`classifier` on the 297 held-out real digits.
+
+    Returns
+    -------
+    float
+        Fraction of held-out digits classified correctly.
+    """
     return _trained_classifier()[1]
 
 
 def predict_proba(images) -> torch.Tensor:
-    """Class probabilities ``(n, 10)`` from the reference classifier."""
+    """Class probabilities from the reference classifier.
+
+    Parameters
+    ----------
+    images : torch.Tensor, shape (n, 64), (n, 8, 8) or (n, 1, 8, 8)
+        Digits with values in [-1, 1].
+
+    Returns
+    -------
+    torch.Tensor, shape (n, 10)
+        Softmax probabilities (no gradient).
+    """
     x = _as_images(images)
     with torch.no_grad():
         return classifier()(x).softmax(1)
@@ -90,6 +117,16 @@ def sharpness(images) -> torch.Tensor:
 
     over the set :math:`E` of horizontally and vertically adjacent pixel pairs (112 pairs in
     an 8x8 image). Blurred images have smaller :math:`s`; compare with the real digits' value.
+
+    Parameters
+    ----------
+    images : torch.Tensor, shape (n, 64), (n, 8, 8) or (n, 1, 8, 8)
+        Digits.
+
+    Returns
+    -------
+    torch.Tensor, shape (n,)
+        :math:`s(x_i)` per image.
     """
     x = _as_images(images).reshape(-1, SIDE, SIDE)
     dh = (x[:, :, 1:] - x[:, :, :-1]).pow(2).flatten(1)
@@ -98,13 +135,39 @@ def sharpness(images) -> torch.Tensor:
 
 
 def nearest_real_distance(images, real) -> torch.Tensor:
-    r"""RMS distance :math:`\min_j \sqrt{\frac1{64}\lVert x - x^{real}_j\rVert^2}` to the nearest real digit."""
+    r"""RMS distance to the nearest real digit.
+
+    .. math:: d(x) = \min_j \sqrt{\tfrac1{64}\lVert x - x^{real}_j\rVert^2}
+
+    Parameters
+    ----------
+    images : torch.Tensor, shape (n, 64)
+        Digits to place.
+    real : torch.Tensor, shape (N, 64)
+        Reference digits.
+
+    Returns
+    -------
+    torch.Tensor, shape (n,)
+        :math:`d(x_i)` per image.
+    """
     a, b = _as_images(images), _as_images(real, "real")
     return torch.cdist(a, b).min(1).values / DIM ** 0.5
 
 
 def sampler(data: torch.Tensor) -> Callable[[int, torch.Generator], torch.Tensor]:
-    """A ``sample_real(n, generator)`` callable drawing rows of ``data`` with replacement."""
+    """A ``sample_real(n, generator)`` callable drawing rows of ``data`` with replacement.
+
+    Parameters
+    ----------
+    data : torch.Tensor, shape (N, 64)
+        The digits to draw from.
+
+    Returns
+    -------
+    callable
+        ``sample_real(n, generator) -> torch.Tensor`` of shape ``(n, 64)``.
+    """
     data = _as_images(data, "data")
 
     def sample_real(n: int, gen: torch.Generator) -> torch.Tensor:
@@ -182,6 +245,20 @@ def autoencoder(arch: str = "mlp", *, hidden: int = 256, latent: int = 32, ch: i
     convolutional autoencoder with a ``latent``-dimensional bottleneck. ``"unet"``: a tiny U-Net
     with skip connections at full and half resolution (no bottleneck: the input can reach the
     output through the skips). ``seed`` fixes the initialisation without touching global state.
+
+    Parameters
+    ----------
+    arch : str
+        One of :data:`ARCHITECTURES`.
+    hidden, latent, ch : int
+        MLP width, bottleneck size, base number of channels.
+    seed : int or None
+        Initialisation seed.
+
+    Returns
+    -------
+    nn.Module
+        Maps ``(n, 64)`` to ``(n, 64)`` (values in (-1, 1)).
     """
     check_name(arch, ARCHITECTURES, "architecture")
     check_int(hidden, "hidden")
@@ -204,7 +281,20 @@ def autoencoder(arch: str = "mlp", *, hidden: int = 256, latent: int = 32, ch: i
 
 def gan_pair(*, hidden: int = 256, latent: int = 32, seed: int | None = None) -> tuple[nn.Module, nn.Module]:
     r"""A GAN of the same size as ``autoencoder("mlp")``: :math:`G`: latent -> hidden -> 64 (tanh)
-    is the autoencoder's decoder, :math:`D`: 64 -> hidden -> 1 its encoder with a scalar head."""
+    is the autoencoder's decoder, :math:`D`: 64 -> hidden -> 1 its encoder with a scalar head.
+
+    Parameters
+    ----------
+    hidden, latent : int
+        Widths, as in :func:`autoencoder`.
+    seed : int or None
+        Initialisation seed.
+
+    Returns
+    -------
+    tuple of nn.Sequential
+        ``(G, D)``: ``(n, latent) -> (n, 64)`` and ``(n, 64) -> (n, 1)`` (logits).
+    """
     check_int(hidden, "hidden")
     check_int(latent, "latent")
     with torch.random.fork_rng():
@@ -215,12 +305,146 @@ def gan_pair(*, hidden: int = 256, latent: int = 32, seed: int | None = None) ->
     return G, D
 
 
-def step_flops(step: Callable[[], None]) -> int:
-    """Floating-point operations of one call of ``step`` (forward and backward), counted by
-    :class:`torch.utils.flop_counter.FlopCounterMode` (matrix multiplies and convolutions)."""
-    from torch.utils.flop_counter import FlopCounterMode
+# FLOP counting moved to :mod:`gantools.cost`; the old name keeps working.
+from .cost import step_flops  # noqa: E402,F401
 
-    counter = FlopCounterMode(display=False)
-    with counter:
-        step()
-    return int(counter.get_total_flops())
+
+def stacked_autoencoders(seeds, *, hidden: int = 256, latent: int = 32):
+    r"""``len(seeds)`` MLP autoencoders side by side, for :func:`gantools.ign.train_ign_ensemble`.
+
+    Member :math:`m` starts exactly as ``autoencoder("mlp", hidden=hidden, latent=latent,
+    seed=seeds[m])``: :math:`64 \to` hidden :math:`\to` latent :math:`\to` hidden
+    :math:`\to 64`, LeakyReLU 0.2, tanh output.
+
+    Parameters
+    ----------
+    seeds : sequence of int
+        One initialisation seed per member.
+    hidden, latent : int
+        Widths, as in :func:`autoencoder`.
+
+    Returns
+    -------
+    gantools.ensemble.StackedSequential
+        Maps ``(M, n, 64) -> (M, n, 64)``; ``.member(m)`` returns member ``m`` as a standalone
+        ``autoencoder("mlp")``-shaped network.
+    """
+    from .ensemble import StackedSequential
+
+    return StackedSequential([autoencoder("mlp", hidden=hidden, latent=latent, seed=int(s)) for s in seeds])
+
+
+def stacked_gan_pairs(seeds, *, hidden: int = 256, latent: int = 32):
+    r"""``len(seeds)`` GANs of :func:`gan_pair`'s architecture side by side.
+
+    Parameters
+    ----------
+    seeds : sequence of int
+        One initialisation seed per member (member :math:`m` starts as ``gan_pair(seed=seeds[m])``).
+    hidden, latent : int
+        Widths, as in :func:`gan_pair`.
+
+    Returns
+    -------
+    tuple of gantools.ensemble.StackedSequential
+        ``(G, D)``: ``(M, n, latent) -> (M, n, 64)`` and ``(M, n, 64) -> (M, n, 1)``, for
+        :func:`gantools.ensemble.train_gan_stacked`.
+    """
+    from .ensemble import StackedSequential
+
+    pairs = [gan_pair(hidden=hidden, latent=latent, seed=int(s)) for s in seeds]
+    return StackedSequential([p[0] for p in pairs]), StackedSequential([p[1] for p in pairs])
+
+
+def blends(x: torch.Tensor, labels: torch.Tensor, n: int, *, seed: int = 0) -> torch.Tensor:
+    r"""Pixel-wise averages :math:`\tfrac12(x_i + x_j)` of ``n`` pairs of digits of different classes.
+
+    The reference for "blur": a blend is what an average over two modes looks like.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (N, 64)
+        Real digits.
+    labels : torch.Tensor, shape (N,)
+        Their classes.
+    n : int
+        Number of blends wanted.
+    seed : int
+        Seed of the pair draw.
+
+    Returns
+    -------
+    torch.Tensor, shape (n, 64)
+    """
+    x = _as_images(x, "x")
+    check_int(n, "n")
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    while sum(len(o) for o in out) < n:
+        i, j = torch.randint(len(x), (2, 2 * n), generator=gen)
+        keep = labels[i] != labels[j]
+        out.append(0.5 * (x[i[keep]] + x[j[keep]]))
+    return torch.cat(out)[:n]
+
+
+@dataclass(frozen=True)
+class SampleScores:
+    """What :func:`score_samples` returns (one set of generated digits).
+
+    Attributes
+    ----------
+    coverage : int
+        Classes receiving at least 2% of the classifier's votes (of 10).
+    confidence : float
+        Mean top-class probability.
+    kl_to_uniform : float
+        KL divergence of the vote histogram from uniform (0 balanced, log 10 one class).
+    sharpness : float
+        Mean :func:`sharpness` divided by the real digits' mean.
+    diversity : float
+        Mean per-pixel standard deviation across samples divided by the real digits' (0 when
+        every sample is the same image: the generator has gone constant).
+    nearest : float
+        Mean RMS distance to the nearest real digit.
+    """
+
+    coverage: int
+    confidence: float
+    kl_to_uniform: float
+    sharpness: float
+    diversity: float
+    nearest: float
+
+
+def score_samples(images, real) -> SampleScores:
+    r"""Coverage, confidence, balance, sharpness, diversity and closeness of generated digits.
+
+    Coverage, confidence and balance come from :func:`gantools.metrics.digit_scores`; sharpness
+    and diversity are relative to ``real``:
+
+    .. math::
+
+       \text{sharpness} = \frac{\overline{s(x_{gen})}}{\overline{s(x_{real})}}, \qquad
+       \text{diversity} = \frac{\frac1{64}\sum_j \operatorname{std}_i x_{gen,ij}}
+       {\frac1{64}\sum_j \operatorname{std}_i x_{real,ij}} .
+
+    Parameters
+    ----------
+    images : torch.Tensor, shape (n, 64)
+        Generated digits.
+    real : torch.Tensor, shape (N, 64)
+        Real digits (the reference).
+
+    Returns
+    -------
+    SampleScores
+    """
+    from .metrics import digit_scores
+
+    imgs, ref = _as_images(images), _as_images(real, "real")
+    s = digit_scores(imgs)
+    return SampleScores(
+        coverage=s.coverage, confidence=s.mean_confidence, kl_to_uniform=s.kl_to_uniform,
+        sharpness=float(sharpness(imgs).mean()) / float(sharpness(ref).mean()),
+        diversity=float(imgs.std(0).mean()) / float(ref.std(0).mean()),
+        nearest=float(nearest_real_distance(imgs, ref).mean()))

@@ -1,0 +1,75 @@
+"""Benchmark: IGN (the recipe) against the matched GAN on the 8x8 digits, trained long.
+
+Six seeds of ``digits.autoencoder("mlp")`` trained by ``ign.train_ign_ensemble`` with the recipe
+(``ign.RECIPE``: weights (1, 1, 1), clamp a = 1, Adam 3e-4, batch 128) and six seeds of the GAN of
+``digits.gan_pair`` (non-saturating loss, batch 128) at learning rates 2e-4 and 1e-3, each for
+6000 steps (six times the recipe's length). Every 500 steps: class coverage of each run; at the
+end: coverage, confidence, KL to uniform, sharpness/real, diversity. Answers "does IGN lose classes
+as it trains longer?" and documents the GAN learning rate used in Part IV, notebook 4.
+
+Prints a table and writes benchmarks/results/part4_ign_vs_gan.json.  About 10 min on one core.
+
+Run:  python benchmarks/part4_ign_vs_gan.py [--steps 6000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from gantools import data, digits, ensemble, ign, metrics
+
+SEEDS = tuple(range(6))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "part4_ign_vs_gan.json"))
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    x, _ = data.digits(seed=0)
+    sample_real = digits.sampler(x)
+    gen = torch.Generator().manual_seed(123)
+    z_img = torch.randn(len(SEEDS), 1000, 64, generator=gen)
+    z_lat = torch.randn(len(SEEDS), 1000, 32, generator=gen)
+    results = {}
+
+    def tracker(store, z):
+        def record(step, net):
+            out = net(z)
+            store[step] = [metrics.digit_scores(out[m]).coverage for m in range(len(SEEDS))]
+        return record
+
+    cov: dict[int, list[int]] = {}
+    f = digits.stacked_autoencoders(SEEDS)
+    run = ign.train_ign_ensemble(f, sample_real, steps=args.steps, log_every=500, callback=tracker(cov, z_img))
+    with torch.no_grad():
+        out = f(z_img)
+    results["IGN recipe"] = dict(seconds=run.seconds, coverage_over_steps=cov,
+                                 final=[digits.score_samples(out[m], x).__dict__ for m in range(len(SEEDS))])
+    for lr in (2e-4, 1e-3):
+        cov = {}
+        G, D = digits.stacked_gan_pairs(SEEDS)
+        gr = ensemble.train_gan_stacked(G, D, sample_real, z_dim=32, steps=args.steps, lr_d=lr, lr_g=lr,
+                                        log_every=500, callback=tracker(cov, z_lat))
+        with torch.no_grad():
+            out = G(z_lat)
+        results[f"GAN lr {lr:g}"] = dict(seconds=gr.seconds, coverage_over_steps=cov,
+                                         final=[digits.score_samples(out[m], x).__dict__ for m in range(len(SEEDS))])
+    for name, r in results.items():
+        print(f"\n{name}: 6 seeds x {args.steps} steps side by side in {r['seconds']:.0f} s")
+        print("  coverage over steps (min..max over seeds):",
+              " ".join(f"{s}:{min(c)}..{max(c)}" for s, c in r["coverage_over_steps"].items()))
+        for k in ("coverage", "confidence", "kl_to_uniform", "sharpness", "diversity"):
+            v = [row[k] for row in r["final"]]
+            print(f"  {k:14s} {min(v):.3f}..{max(v):.3f}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(dict(steps=args.steps, results=results), indent=1))
+
+
+if __name__ == "__main__":
+    main()

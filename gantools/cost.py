@@ -1,0 +1,137 @@
+r"""What a training step costs: wall-clock time, floating-point operations, parameters.
+
+The book compares methods at matched parameters and reports what is *not* matched (time and
+arithmetic per step). The three measurements live here, in one place:
+
+* :func:`median_seconds` and :func:`compare_seconds` time callables (medians, robust to a
+  shared machine; the second interleaves the candidates so that load changes hit all alike);
+* :func:`step_flops` counts the floating-point operations of one call with
+  :class:`torch.utils.flop_counter.FlopCounterMode`;
+* :func:`n_params` counts trainable parameters (the same count as :func:`gantools.nets.n_params`).
+
+A matrix product of an :math:`(m, k)` and a :math:`(k, n)` matrix counts :math:`2mkn`
+operations (one multiply and one add per term); elementwise operations are not counted.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from torch import nn
+
+from ._validate import check_int
+
+__all__ = ["compare_seconds", "median_seconds", "n_params", "step_flops"]
+
+
+def median_seconds(fn: Callable[[], object], *, repeat: int = 20, warmup: int = 3) -> float:
+    """Median wall-clock seconds of ``fn()`` over ``repeat`` calls after ``warmup`` calls.
+
+    The median is robust to the occasional slow call on a shared machine; compare only timings
+    taken in the same process, one right after the other.
+
+    Parameters
+    ----------
+    fn : callable
+        Called with no arguments; its return value is ignored.
+    repeat : int
+        Number of timed calls (at least 1).
+    warmup : int
+        Untimed calls made first (at least 0).
+
+    Returns
+    -------
+    float
+        The median of the ``repeat`` timings, in seconds.
+    """
+    check_int(repeat, "repeat")
+    check_int(warmup, "warmup", minimum=0)
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def compare_seconds(fns: dict[str, Callable[[], object]], *, repeat: int = 15,
+                    warmup: int = 3) -> dict[str, float]:
+    """Median wall-clock seconds of several callables, timed in interleaved rounds.
+
+    Each round calls every function once, in order; interleaving makes the comparison fair when
+    the machine's load changes during the measurement (a shared CPU).
+
+    Parameters
+    ----------
+    fns : dict of str to callable
+        The candidates, each called with no arguments.
+    repeat : int
+        Number of timed rounds.
+    warmup : int
+        Untimed rounds made first.
+
+    Returns
+    -------
+    dict of str to float
+        Name to median seconds per call.
+    """
+    check_int(repeat, "repeat")
+    check_int(warmup, "warmup", minimum=0)
+    if not fns:
+        raise ValueError("compare_seconds needs at least one callable")
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeat):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+
+
+def step_flops(step: Callable[[], object]) -> int:
+    r"""Floating-point operations of one call of ``step`` (forward and backward).
+
+    Counted by :class:`torch.utils.flop_counter.FlopCounterMode`: matrix multiplies
+    (:math:`2mkn` for an :math:`(m,k)\times(k,n)` product, batched ones summed over the batch)
+    and convolutions; elementwise work and optimiser updates are not counted.
+
+    Parameters
+    ----------
+    step : callable
+        One training step, called once with no arguments.
+
+    Returns
+    -------
+    int
+        The operation count.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step()
+    return int(counter.get_total_flops())
+
+
+def n_params(module: nn.Module) -> int:
+    """Number of trainable parameters of ``module``.
+
+    Parameters
+    ----------
+    module : nn.Module
+        Any module.
+
+    Returns
+    -------
+    int
+        The sum of ``p.numel()`` over parameters with ``requires_grad``.
+    """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -1,0 +1,37 @@
+"""Tests for gantools.cost: timing, FLOP and parameter counting (and the old names)."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+from torch import nn
+
+from gantools import cost, digits, ign, nets
+
+
+def test_step_flops_counts_matmuls_exactly():
+    lin = nn.Linear(10, 20, bias=False)
+    fl = cost.step_flops(lambda: lin(torch.randn(4, 10)).sum().backward())
+    assert fl == 2 * 2 * 4 * 10 * 20  # forward + weight-gradient matmul (input needs no grad)
+    w = torch.randn(3, 10, 20)
+    assert cost.step_flops(lambda: torch.bmm(torch.randn(3, 4, 10), w)) == 3 * 2 * 4 * 10 * 20
+
+
+def test_timing_helpers_order_work_and_validate():
+    out = cost.compare_seconds({"fast": lambda: None, "slow": lambda: time.sleep(0.002)}, repeat=3, warmup=1)
+    assert set(out) == {"fast", "slow"} and out["slow"] > out["fast"]
+    assert cost.median_seconds(lambda: time.sleep(0.001), repeat=3, warmup=0) >= 0.001
+    with pytest.raises(ValueError, match="at least one"):
+        cost.compare_seconds({})
+    with pytest.raises(ValueError, match="repeat"):
+        cost.median_seconds(lambda: None, repeat=0)
+
+
+def test_n_params_and_old_names_still_work():
+    f = digits.autoencoder("mlp")
+    assert cost.n_params(f) == nets.n_params(f) == 64 * 256 + 256 + 256 * 32 + 32 + 32 * 256 + 256 + 256 * 64 + 64
+    with pytest.raises(TypeError):
+        cost.n_params("not a module")
+    assert ign.median_seconds is cost.median_seconds and ign.compare_seconds is cost.compare_seconds
+    assert digits.step_flops is cost.step_flops
