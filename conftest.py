@@ -5,8 +5,9 @@
   notebook with the outputs nbval collected is stored in jupyter-book's execution cache
   (``_build/.jupyter_cache``), keyed by its code as jupyter-cache keys it. ``jupyter-book build``
   (``execute_notebooks: cache``) then renders those outputs instead of running the notebook again.
-  Notebooks with live widgets are left to the build, which also records the widgets' state.
-  Set ``GANTOOLS_NO_NB_CACHE=1`` to skip this.
+  For notebooks with live widgets the widgets' state is read from the kernel after the last cell
+  (``ipywidgets.Widget.get_manager_state``) and stored in the notebook's metadata, as nbclient
+  stores it, so the rendered page shows them too. Set ``GANTOOLS_NO_NB_CACHE=1`` to skip this.
 """
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ CACHE = ROOT / "_build" / ".jupyter_cache"
 _NB_TIMES: dict[str, float] = defaultdict(float)
 _NB_CELLS: dict[str, dict[int, tuple[bool, Any]]] = defaultdict(dict)
 _NB_ITEMS: dict[str, int] = defaultdict(int)
+_NB_WIDGETS: dict[str, dict] = {}
+_WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+_STATE_MARK = "@@GANTOOLS-WIDGET-STATE@@"
 
 
 def pytest_collection_modifyitems(items):
@@ -40,9 +44,40 @@ def pytest_runtest_makereport(item, call):
     path = str(item.path)
     if report.when == "call":
         _NB_TIMES[report.nodeid.split("::")[0]] += report.duration
-        _NB_CELLS[path][item.cell_num] = (report.passed, getattr(item, "test_outputs", None))
+        outs = getattr(item, "test_outputs", None)
+        _NB_CELLS[path][item.cell_num] = (report.passed, outs)
+        last = sum(c.cell_type == "code" for c in item.parent.nb.cells) - 1
+        has_widgets = any(_WIDGET_MIME in o.get("data", {}) for _, os_ in _NB_CELLS[path].values()
+                          for o in (os_ or []))
+        if report.passed and item.cell_num == last and has_widgets and not os.environ.get("GANTOOLS_NO_NB_CACHE"):
+            try:
+                _NB_WIDGETS[path] = _widget_state(item.parent.kernel)
+            except Exception:  # then the build executes the notebook itself
+                pass
     elif report.failed:  # setup or teardown error: never cache
         _NB_CELLS[path][-1] = (False, None)
+
+
+def _widget_state(kernel: Any, timeout: float = 60) -> dict:
+    """The kernel's widget state, as nbclient saves it in ``metadata.widgets``."""
+    import json
+
+    code = ("import json as _gj, ipywidgets as _gw\n"
+            f"print({_STATE_MARK!r} + _gj.dumps(_gw.Widget.get_manager_state(drop_defaults=False)))")
+    msg_id = kernel.execute_cell_input(code, allow_stdin=False)
+    kernel.await_reply(msg_id, timeout=timeout)
+    text = ""
+    while True:
+        msg = kernel.get_message(stream="iopub", timeout=timeout)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream":
+            text += msg["content"]["text"]
+        elif msg["msg_type"] == "error":
+            raise RuntimeError(msg["content"].get("evalue", "widget state"))
+        elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            break
+    return json.loads(text.split(_STATE_MARK, 1)[1])
 
 
 def _cache_notebook(path: str, cells: dict[int, tuple[bool, Any]], seconds: float) -> str:
@@ -54,10 +89,13 @@ def _cache_notebook(path: str, cells: dict[int, tuple[bool, Any]], seconds: floa
     code = [c for c in nb.cells if c.cell_type == "code"]
     if len(cells) != len(code) or not all(ok and outs is not None for ok, outs in cells.values()):
         return "not cached (a cell failed, was skipped or did not run)"
+    widgets = any(_WIDGET_MIME in o.get("data", {}) for _, outs in cells.values() for o in outs)
+    if widgets:
+        if path not in _NB_WIDGETS:
+            return "not cached (widget state not read: the build runs it and records it)"
+        nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": _NB_WIDGETS[path]}
     for i, cell in enumerate(code):
         outs = cells[i][1]
-        if any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outs):
-            return "not cached (live widgets: the build runs it and records their state)"
         cell.outputs = [nbformat.from_dict(dict(o)) for o in outs]
         cell.execution_count = i + 1
         for o in cell.outputs:
@@ -67,7 +105,7 @@ def _cache_notebook(path: str, cells: dict[int, tuple[bool, Any]], seconds: floa
     get_cache(str(CACHE)).cache_notebook_bundle(
         CacheBundleIn(nb, str(pathlib.Path(path).resolve()), data={"execution_seconds": seconds}),
         check_validity=False, overwrite=True)
-    return "cached for the build"
+    return "cached for the build" + (" with its widget state" if widgets else "")
 
 
 def pytest_terminal_summary(terminalreporter):

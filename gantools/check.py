@@ -67,7 +67,18 @@ LEDGER: list[Claim] = []
 
 
 def is_tolerance_key(name: str) -> bool:
-    """Whether a keyword of :func:`claim` names a tolerance rather than a measured value."""
+    """Whether a keyword of :func:`claim` names a tolerance rather than a measured value.
+
+    Parameters
+    ----------
+    name : str
+        A keyword passed to :func:`claim`.
+
+    Returns
+    -------
+    bool
+        ``True`` for ``tol``, ``bound``, ``limit``, ``threshold`` and names starting ``tol_``.
+    """
     return name in _TOL_NAMES or name.startswith("tol_")
 
 

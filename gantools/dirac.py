@@ -7,6 +7,7 @@ WGAN, :math:`\phi\cdot x/\lVert\phi\rVert`). Each variant is a pair of losses
 flow on them is the ODE
 
 .. math::
+
     \dot\phi = -\nabla_\phi \ell_D(\phi,\theta), \qquad \dot\theta = -\nabla_\theta \ell_G(\phi,\theta).
 
 The variants, their losses and their default hyper-parameters are defined once, in
