@@ -11,7 +11,7 @@ import inspect
 import pytest
 
 CORE = ["data", "nets", "losses", "metrics", "plot", "utils", "_validate", "train",
-        "explorers", "explorers._live", "explorers.dirac", "explorers.sampler", "explorers.monoflow",
+        "explorers", "explorers.live", "explorers.dirac", "explorers.sampler", "explorers.monoflow",
         "explorers.ign"]
 
 

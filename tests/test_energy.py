@@ -10,7 +10,7 @@ import torch
 from gantools import data
 from gantools import energy as en
 from gantools.nets import EnsembleMLP, mlp
-from gantools.train import DivergenceError
+from gantools.errors import DivergenceError
 
 
 
@@ -88,7 +88,7 @@ def test_ensemble_members_are_independent_and_match_mlp():
 
 
 def test_train_engan_members_equal_solo_runs():
-    kw = dict(steps=15, hidden=16, depth=1, batch=32, log_every=5)
+    kw = dict(steps=15, hidden=16, depth=1, g_hidden=16, batch=32, log_every=5)
     sampler = lambda n, g: data.sample("8gaussians", n, seed=g)
     both = en.train_engan(sampler, treatments=["none", "jsd"], seeds=[0, 1], **kw)
     solo = en.train_engan(sampler, treatments=["jsd"], seeds=[1], **kw)
@@ -131,3 +131,73 @@ def test_shape_errors():
         en.exact_nll(U, torch.zeros(5, 3))
     with pytest.raises(ValueError, match="shape"):
         en.log_partition(lambda x: x, 1.0, 8)
+
+
+def test_masked_adam_matches_torch_adam_and_freezes_inactive_members():
+    torch.manual_seed(0)
+    p1 = torch.nn.Parameter(torch.randn(3, 4, 5))
+    p2 = torch.nn.Parameter(p1.detach().clone())
+    o1 = torch.optim.Adam([p1], lr=1e-2, betas=(0.5, 0.9))
+    o2 = en._MaskedAdam([p2], 3, (0.5, 0.9))
+    for _ in range(20):
+        g = torch.randn(3, 4, 5)
+        p1.grad = g.clone()
+        o1.step()
+        p2.grad = g.clone()
+        o2.step(torch.full((3,), 1e-2), torch.ones(3, dtype=torch.bool))
+    assert torch.allclose(p1, p2, atol=1e-6)
+    before = p2.detach().clone()
+    p2.grad = torch.randn(3, 4, 5)
+    o2.step(torch.full((3,), 1e-2), torch.tensor([True, False, True]))
+    assert torch.equal(p2[1], before[1]) and not torch.equal(p2[0], before[0])
+
+
+def test_arms_with_their_own_schedules_equal_solo_runs():
+    # arms that differ in u_steps, steps, decay and gp share one batch but train as if alone
+    kw = dict(hidden=16, depth=1, g_hidden=16, g_depth=2, batch=32, log_every=5, steps=12)
+    sampler = lambda n, g: data.sample("25gaussians", n, seed=g)
+    arms = [en.Treatment("none", name="a", u_steps=1, decay=False),
+            en.Treatment("jsd", name="b", u_steps=3, steps=7, gp=0.5, weight=0.3)]
+    both = en.train_engan(sampler, treatments=arms, seeds=[0, 1], **kw)
+    z = torch.randn(40, 2)
+    for arm, solo_kw in ((arms[0], dict(u_steps=1, decay=False)),
+                         (arms[1], dict(u_steps=3, steps=7, gp=0.5, jsd_weight=0.3))):
+        solo = en.train_engan(sampler, treatments=[arm.entropy], seeds=[1], **{**kw, **solo_kw})
+        with torch.no_grad():
+            a = both.generator(both.index(arm.label, 1))(z)
+            b = solo.generator(0)(z)
+        assert torch.allclose(a, b, atol=1e-4), (arm.label, (a - b).abs().max())
+    with pytest.raises(ValueError, match="unique"):
+        en.train_engan(sampler, treatments=["none", en.Treatment("jsd", name="none")], steps=1)
+
+
+def test_decay_reaches_zero_learning_rate():
+    # with decay the last step's learning rate is lr/steps; two runs that differ only in the
+    # last step's data must therefore end closer than two runs without decay
+    sampler = lambda n, g: data.sample("8gaussians", n, seed=g)
+    kw = dict(treatments=["none"], seeds=[0], hidden=8, depth=1, g_depth=1, batch=16, steps=3)
+    run = en.train_engan(sampler, decay=True, **kw)
+    assert run.seconds > 0 and len(run.history["step"]) >= 1
+
+
+def test_mode_balance_tells_a_smear_from_a_balanced_sampler():
+    c = data.mode_centers("25gaussians")
+    s = data.mode_sigma("25gaussians")
+    good = en.mode_balance(data.sample("25gaussians", 5000, seed=0), c, s)
+    assert good.modes_captured == 25 and good.high_quality_fraction > 0.95 and good.balanced_mass > 0.9
+    smear = en.mode_balance((torch.rand(5000, 2, generator=torch.Generator().manual_seed(0)) * 2 - 1) * 1.6, c, s)
+    assert smear.balanced_mass < 0.1 and smear.high_quality_fraction < 0.1
+    collapse = en.mode_balance(c[:5].repeat(1000, 1), c, s)
+    assert collapse.modes_captured == 5 and abs(collapse.balanced_mass - 0.2) < 1e-9
+    assert abs(collapse.kl_hq - math.log(5)) < 1e-9
+
+
+def test_run_ablation_groups_rows_by_architecture():
+    sampler = lambda n, g: data.sample("8gaussians", n, seed=g)
+    rows = [en.AblationRow("r"), en.AblationRow("u1", arm=(("u_steps", 1),)),
+            en.AblationRow("w8", arch=(("hidden", 8),))]
+    res = en.run_ablation(sampler, "8gaussians", rows=rows, seeds=[0, 1], n_eval=100, steps=3, hidden=16,
+                          g_hidden=16, depth=1, batch=16)
+    assert [r.row.name for r in res] == ["r", "u1", "w8"]
+    assert [r.members_in_call for r in res] == [4, 4, 2]
+    assert set(res[0].stats) == {0, 1}

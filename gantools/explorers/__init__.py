@@ -11,18 +11,21 @@ module              explorer
 
 Each module has ``explorer()`` (the ipywidgets container whose controls redraw the figure),
 ``run(...)`` (the model, cached), ``figure()`` and ``update(fig, **values)``: the book's static
-figures are drawn by the same functions. All four share :mod:`gantools.explorers._live`.
+figures are drawn by the same functions. All four share :mod:`gantools.explorers.live`, where
+the container :class:`~gantools.explorers.live.Explorer` is defined (importable from here as
+``gantools.explorers.Explorer``; the four modules are imported with the package).
 """
 from __future__ import annotations
 
 from typing import Callable
 
 from . import dirac, ign, monoflow, sampler
-from ._live import Explorer
+from .live import Explorer
 
-__all__ = ["EXPLORERS", "Explorer", "dirac", "ign", "monoflow", "sampler"]
+__all__ = ["EXPLORERS"]
 
-#: Name -> ``explorer`` function, in the book's order.
+#: Name -> ``explorer`` function (each returns an :class:`~gantools.explorers.live.Explorer`),
+#: in the book's order.
 EXPLORERS: dict[str, Callable[[], Explorer]] = {
     "dirac": dirac.explorer,
     "sampler": sampler.explorer,

@@ -1,23 +1,14 @@
 r"""Part I explorer: the Dirac GAN under your hands, and the fast model it runs.
 
 The model is one trajectory of the 2-D Dirac GAN (:mod:`gantools.dirac`) with the field written
-out by hand, as the source post does, instead of differentiated by autograd: for
-:math:`D_\phi(x)=\phi\cdot x`, :math:`s=\theta\cdot\phi` and :math:`\sigma` the logistic function,
+out by hand, as the source post does, instead of differentiated by autograd: :func:`closed_field`
+gives each variant's equations, :func:`run` the update rules and the generator's EMA. Part I
+derives the same field by autograd (:func:`gantools.dirac.vector_field`); the tests check that
+the two agree. Here the state is four Python floats, which makes one step about a microsecond: a
+slider move answers in milliseconds.
 
-.. math::
-
-    \text{vanilla:}\quad & \dot\phi=-\sigma(s)\,\theta, && \dot\theta=(1-\sigma(s))\,\phi,\\
-    \text{saturating:}\quad & \dot\phi=-\sigma(s)\,\theta, && \dot\theta=\sigma(s)\,\phi,\\
-    \text{wgan:}\quad & \dot\phi=-\frac{\theta}{\lVert\phi\rVert}+\frac{s\,\phi}{\lVert\phi\rVert^3},
-        && \dot\theta=\frac{\phi}{\lVert\phi\rVert},\\
-    \text{wgan\_gp:}\quad & \dot\phi=-\theta-2\lambda\Big(\phi-c\frac{\phi}{\lVert\phi\rVert}\Big),
-        && \dot\theta=\phi,\\
-    \text{gan\_qp:}\quad & \dot\phi=-\theta-\frac{s\,\theta}{\lambda\lVert\theta\rVert},
-        && \dot\theta=\phi,
-
-with :math:`-l_2\phi` added to :math:`\dot\phi`. Part I derives the same field by autograd
-(:func:`gantools.dirac.vector_field`); the tests check that the two agree. Here the state is four
-Python floats, which makes one step about a microsecond: a slider move answers in milliseconds.
+:func:`explorer` is the interactive figure; :func:`figure` and :func:`plot_run` draw the same
+figure statically (``plot_run(figure(), run(...))``).
 """
 from __future__ import annotations
 
@@ -33,9 +24,10 @@ from matplotlib.figure import Figure
 from .. import dirac
 from .._validate import check_name, check_positive
 from ..plot import COLORS
-from ._live import Explorer, live_figure, log_axis, new_figure
+from .live import Explorer, live_figure, log_axis, new_figure
 
-__all__ = ["METHODS", "USES", "VARIANTS", "DiracRun", "closed_field", "run", "figure", "update", "plot_run", "explorer"]
+__all__ = ["METHODS", "USES", "VARIANTS", "BLOWUP", "MAX_STEPS", "MAX_DRAWN", "Field", "DiracRun",
+           "closed_field", "run", "figure", "update", "plot_run", "explorer"]
 
 METHODS: tuple[str, ...] = ("rk4", "euler", "sim_gd", "alt_gd")
 """Update rules: the RK4 and Euler ODE solvers, simultaneous and alternating gradient descent."""
@@ -54,11 +46,31 @@ MAX_STEPS = 400_000
 #: Most points drawn per curve (longer runs are thinned evenly for the figure).
 MAX_DRAWN = 6000
 
+#: Type of a field from :func:`closed_field`:
+#: ``f(phi1, phi2, theta1, theta2) -> (dphi1, dphi2, dtheta1, dtheta2)``.
 Field = Callable[[float, float, float, float], tuple[float, float, float, float]]
 
 
 def closed_field(variant: str, lam: float = 1.0, c: float = 0.0, l2: float = 0.0) -> Field:
-    r"""The hand-written Dirac GAN field of the module docstring, on scalar floats.
+    r"""The hand-written Dirac GAN field, on scalar floats.
+
+    For :math:`D_\phi(x)=\phi\cdot x`, :math:`s=\theta\cdot\phi` and :math:`\sigma` the logistic
+    function, the field of each variant is
+
+    .. math::
+
+        \begin{aligned}
+        \text{vanilla:}\quad & \dot\phi=-\sigma(s)\,\theta, && \dot\theta=(1-\sigma(s))\,\phi,\\
+        \text{saturating:}\quad & \dot\phi=-\sigma(s)\,\theta, && \dot\theta=\sigma(s)\,\phi,\\
+        \text{wgan:}\quad & \dot\phi=-\frac{\theta}{\lVert\phi\rVert}+\frac{s\,\phi}{\lVert\phi\rVert^3},
+            && \dot\theta=\frac{\phi}{\lVert\phi\rVert},\\
+        \text{wgan\_gp:}\quad & \dot\phi=-\theta-2\lambda\Big(\phi-c\frac{\phi}{\lVert\phi\rVert}\Big),
+            && \dot\theta=\phi,\\
+        \text{gan\_qp:}\quad & \dot\phi=-\theta-\frac{s\,\theta}{\lambda\lVert\theta\rVert},
+            && \dot\theta=\phi,
+        \end{aligned}
+
+    with :math:`-l_2\phi` added to :math:`\dot\phi`.
 
     Parameters
     ----------
@@ -76,6 +88,12 @@ def closed_field(variant: str, lam: float = 1.0, c: float = 0.0, l2: float = 0.0
         ``f(phi1, phi2, theta1, theta2) -> (dphi1, dphi2, dtheta1, dtheta2)``. At
         :math:`\phi=0` (``wgan_gp``) and :math:`\theta=0` (``gan_qp``) the singular unit vector
         is taken as 0, as :func:`gantools.dirac.vector_field` does.
+
+    Raises
+    ------
+    ValueError
+        If ``variant`` is not one of :data:`VARIANTS`. The returned ``wgan`` field raises
+        ``ValueError`` when called at :math:`\phi=0`, where it is undefined.
     """
     check_name(variant, VARIANTS, "Dirac GAN variant")
     exp = math.exp
@@ -148,7 +166,22 @@ def run(variant: str = "wgan_gp", *, lam: float = 0.1, c: float = 0.0, l2: float
         phi0: tuple[float, float] = (0.1, 0.2), theta0: tuple[float, float] = (0.2, 0.1)) -> DiracRun:
     r"""Run the 2-D Dirac GAN from ``(phi0, theta0)`` to ``t_end`` with the closed-form field.
 
-    Runs are cached (the last 64 settings), so that moving a slider back is instant.
+    With :math:`u=(\phi,\theta)`, :math:`f=(f_\phi,f_\theta)` the field of :func:`closed_field`
+    and :math:`\eta` = ``lr``, each step is
+
+    .. math::
+
+        \begin{aligned}
+        \text{euler, sim\_gd:}\quad & u_{k+1} = u_k + \eta\,f(u_k),\\
+        \text{alt\_gd:}\quad & \phi_{k+1} = \phi_k + \eta\,f_\phi(\phi_k,\theta_k),\quad
+            \theta_{k+1} = \theta_k + \eta\,f_\theta(\phi_{k+1},\theta_k),\\
+        \text{rk4:}\quad & \text{the classical fourth-order Runge-Kutta step of size } \eta,
+        \end{aligned}
+
+    and the generator's EMA is :math:`\bar\theta_0=\theta_0`,
+    :math:`\bar\theta_k=\beta\,\bar\theta_{k-1}+(1-\beta)\,\theta_k`. The run stops at the first
+    step where :math:`\lVert u_k\rVert >` :data:`BLOWUP` (or a NaN appears). Runs are cached
+    (the last 64 settings), so that moving a slider back is instant.
 
     Parameters
     ----------
@@ -172,6 +205,16 @@ def run(variant: str = "wgan_gp", *, lam: float = 0.1, c: float = 0.0, l2: float
     -------
     DiracRun
         The trajectory, stopped early if it diverges.
+
+    Raises
+    ------
+    ValueError
+        If ``variant`` or ``method`` is unknown (the message lists the valid names), a used
+        hyper-parameter is out of range (``lam``, ``lr``, ``t_end`` must be > 0, ``c`` and ``l2``
+        >= 0, ``ema_decay`` in (0, 1)), ``t_end / lr`` exceeds :data:`MAX_STEPS`, the start is not
+        two finite numbers each, or the ``wgan`` field is evaluated at :math:`\phi=0`.
+    TypeError
+        If a hyper-parameter is not a real number.
     """
     check_name(variant, VARIANTS, "Dirac GAN variant")
     check_name(method, METHODS, "update method")
@@ -306,7 +349,28 @@ def plot_run(fig: Figure, r: DiracRun, title: str = "") -> Figure:
 def update(fig: Figure, *, variant: str, method: str, lam: float, c: float, l2: float,
            ema_decay: float, lr: float, t_end: float, th1: float, th2: float, ph1: float,
            ph2: float) -> None:
-    """Run the model for the explorer's control values and draw it on ``fig`` (see :func:`run`)."""
+    """Run the model for the explorer's control values and draw it on ``fig`` (see :func:`run`).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        Made by :func:`figure`; redrawn in place.
+    variant, method : str
+        As in :func:`run`.
+    lam, c, l2, ema_decay, lr, t_end : float
+        As in :func:`run`.
+    th1, th2, ph1, ph2 : float
+        Start point: ``theta0 = (th1, th2)``, ``phi0 = (ph1, ph2)``.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        For settings :func:`run` rejects (the explorer shows the message and keeps its figure).
+    """
     r = run(variant, lam=lam, c=c, l2=l2, ema_decay=ema_decay, lr=lr, method=method, t_end=t_end,
             phi0=(ph1, ph2), theta0=(th1, th2))
     plot_run(fig, r, f"{variant}, {method}, lr = {lr:.3g}")

@@ -3,21 +3,16 @@ r"""Part IV explorer: a 2-D IGN's weights, the clamp and repeated application, a
 The model is IGN's objective (:func:`gantools.ign.ign_loss`) on a small MLP
 :math:`f_\theta:\mathbb R^2\to\mathbb R^2` (:class:`gantools.nets.EnsembleMLP`, :data:`HIDDEN` units,
 :data:`DEPTH` hidden layers), trained with Adam (:math:`10^{-3}`, betas (0.5, 0.999)) on a toy data
-set, one batch of data :math:`x` and of noise :math:`z\sim\mathcal N(0,I)` per step:
-
-.. math::
-
-    \text{total} = \lambda_{rec}\,\overline{\delta_\theta(x)}
-      + \lambda_{idem}\,\overline{\delta_{\theta'}(f_\theta(z))}
-      - \lambda_{tight}\,\overline{\delta_\theta(\mathrm{sg}\,f_\theta(z))},
-    \qquad \delta_\theta(y) = \tfrac12\lVert f_\theta(y)-y\rVert^2\ \text{(the mean over the two coordinates)},
-
-with :math:`\theta'` a frozen copy and, with the clamp :math:`a`, the tightness term per sample
-replaced by :math:`a\bar\ell\tanh(\cdot/(a\bar\ell))`, :math:`\bar\ell` the batch's
-reconstruction loss. Several settings and seeds train **side by side** as members of one
+set, one batch of data :math:`x` and of noise :math:`z\sim\mathcal N(0,I)` per step (the
+objective with its three weights and the tanh clamp is written out at :func:`ensemble_loss`).
+Several settings and seeds train **side by side** as members of one
 ensemble (one batched matmul per layer); each member's loss is summed, so each gets exactly the
 gradient of its own :func:`gantools.ign.ign_loss` (the tests check the two agree), and member
 :math:`m` with seed :math:`s` is the same network whichever ensemble it trains in.
+
+:func:`explorer` is the interactive figure; :func:`train` and :func:`run` train networks,
+:func:`orbit` applies them repeatedly, and :func:`figure` (or :func:`draw_axes` on axes of
+one's own) with :func:`plot_orbit` draws them statically.
 """
 from __future__ import annotations
 
@@ -35,10 +30,11 @@ from .. import data, metrics, nets
 from .._validate import check_int, check_name, check_positive
 from ..errors import DivergenceError
 from ..plot import COLORS
-from ._live import Explorer, live_figure, new_figure, superscript
+from .live import Explorer, live_figure, new_figure, superscript
 
-__all__ = ["HIDDEN", "DEPTH", "STEPS", "Setting", "IGNRuns", "ensemble_loss", "train", "run",
-           "orbit", "figure", "update", "plot_orbit", "explorer"]
+__all__ = ["HIDDEN", "DEPTH", "STEPS", "BATCH", "N_POINTS", "LIM", "MAX_APPLY", "Setting", "IGNRuns",
+           "ensemble_loss", "train", "run", "orbit", "draw_axes", "figure", "update", "plot_orbit",
+           "explorer"]
 
 HIDDEN = 64
 """Hidden units per layer of :math:`f`."""
@@ -64,6 +60,13 @@ class Setting:
         The tanh clamp's factor :math:`a > 0`, or ``None``.
     seed : int
         Seeds the member's initialisation and its data and noise.
+
+    Raises
+    ------
+    ValueError
+        If a weight is negative or not finite, or ``clamp`` is not finite and > 0.
+    TypeError
+        If a weight or ``clamp`` is not a real number, or ``seed`` not an int.
     """
 
     lam_rec: float = 1.0
@@ -88,6 +91,22 @@ def _delta(out: torch.Tensor, inp: torch.Tensor) -> torch.Tensor:
 def ensemble_loss(f: nets.EnsembleMLP, x: torch.Tensor, z: torch.Tensor, settings: Sequence[Setting]
                   ) -> torch.Tensor:
     r"""Each member's IGN objective (:func:`gantools.ign.ign_loss`, form ``"copy"``), shape ``(M,)``.
+
+    For member :math:`f_\theta` with data :math:`x` and noise :math:`z` (bars are batch means),
+
+    .. math::
+
+        \text{total} = \lambda_{rec}\,\overline{\delta_\theta(x)}
+          + \lambda_{idem}\,\overline{\delta_{\theta'}(f_\theta(z))}
+          - \lambda_{tight}\,\overline{\delta_\theta(\mathrm{sg}\,f_\theta(z))},
+        \qquad \delta_\theta(y) = \tfrac12\lVert f_\theta(y)-y\rVert^2,
+
+    (:math:`\delta` is the mean of the squared error over the two coordinates) with
+    :math:`\theta'` a frozen copy of :math:`\theta` (the gradient flows through
+    :math:`f_\theta(z)` only) and :math:`\mathrm{sg}` the stop-gradient. With the clamp
+    :math:`a`, the tightness term per sample :math:`t` is replaced by
+    :math:`a\bar\ell\tanh(t/(a\bar\ell))`, :math:`\bar\ell` the batch's reconstruction loss
+    (not differentiated).
 
     Parameters
     ----------
@@ -136,7 +155,23 @@ class IGNRuns:
     dataset: str
 
     def member(self, m: int) -> torch.nn.Module:
-        """Member ``m`` as a standalone :func:`gantools.nets.mlp`."""
+        """Member ``m`` as a standalone :func:`gantools.nets.mlp`.
+
+        Parameters
+        ----------
+        m : int
+            Index into :attr:`settings`, ``0 <= m < len(settings)``.
+
+        Returns
+        -------
+        torch.nn.Module
+            A detached copy of the member's weights, mapping ``(n, 2) -> (n, 2)``.
+
+        Raises
+        ------
+        ValueError
+            If ``m`` is out of range.
+        """
         return self.f.member(m)
 
 
@@ -159,8 +194,13 @@ def train(settings: Sequence[Setting], *, dataset: str = "8gaussians", steps: in
 
     Raises
     ------
+    ValueError
+        If ``settings`` is empty or holds something else than :class:`Setting`, ``dataset`` is
+        unknown (the message lists the valid names) or ``steps`` < 1.
+    TypeError
+        If ``steps`` is not an int.
     gantools.errors.DivergenceError
-        If a member's loss becomes NaN or infinite.
+        If a member's loss becomes NaN or infinite (checked every 50 steps and at the last).
     """
     settings = tuple(settings)
     if not settings or not all(isinstance(s, Setting) for s in settings):
@@ -192,15 +232,29 @@ def run(*, lam_rec: float = 1.0, lam_idem: float = 1.0, lam_tight: float = 0.1, 
 
     Parameters
     ----------
-    lam_rec, lam_idem, lam_tight, clamp, seed
-        As in :class:`Setting`.
+    lam_rec, lam_idem, lam_tight : float
+        Non-negative weights of the three terms, as in :class:`Setting`.
+    clamp : float or None
+        The tanh clamp's factor :math:`a > 0`, or ``None``.
+    seed : int
+        Seeds the initialisation and the data and noise.
     dataset : str
         One of :data:`gantools.data.TOY_DATASETS`.
 
     Returns
     -------
     torch.nn.Module
-        The trained :math:`f` (equal to the member with this setting of any :func:`train`).
+        The trained :math:`f`, ``(n, 2) -> (n, 2)`` (equal to the member with this setting of
+        any :func:`train`).
+
+    Raises
+    ------
+    ValueError
+        For a weight or clamp :class:`Setting` rejects, or an unknown ``dataset``.
+    TypeError
+        If a weight or ``clamp`` is not a real number, or ``seed`` not an int.
+    gantools.errors.DivergenceError
+        If the loss becomes NaN or infinite.
     """
     s = Setting(lam_rec, lam_idem, lam_tight, clamp, seed)
     check_name(dataset, data.TOY_DATASETS, "toy dataset")
@@ -230,6 +284,13 @@ def orbit(f: torch.nn.Module, n_apply: int, *, n_points: int = N_POINTS, seed: i
     -------
     list of torch.Tensor, each of shape (n_points, 2)
         ``n_apply + 1`` point sets.
+
+    Raises
+    ------
+    ValueError
+        If ``n_apply`` < 1.
+    TypeError
+        If ``n_apply`` is not an int.
     """
     check_int(n_apply, "n_apply")
     out = [torch.randn(n_points, 2, generator=torch.Generator().manual_seed(seed))]
@@ -240,11 +301,24 @@ def orbit(f: torch.nn.Module, n_apply: int, *, n_points: int = N_POINTS, seed: i
 
 
 # --------------------------------------------------------------------------- the figure
+#: Half-width of the square the panels show.
 LIM = 2.2
 
 
 def draw_axes(ax: Any, dataset: str = "8gaussians") -> None:
-    """Data and an empty sample scatter on ``ax``, filled by :func:`plot_orbit` (a static panel)."""
+    """Data and an empty sample scatter on ``ax``, filled by :func:`plot_orbit` (a static panel).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes; drawn on in place (the square :math:`[-L, L]^2`, :math:`L` = :data:`LIM`).
+    dataset : str
+        One of :data:`gantools.data.TOY_DATASETS`; :data:`N_POINTS` of its samples are drawn.
+
+    Returns
+    -------
+    None
+    """
     real = data.sample(dataset, N_POINTS, seed=5).numpy()
     ax.scatter(real[:, 0], real[:, 1], s=2, color=COLORS["real"], alpha=0.5, linewidths=0, label="data")
     ax.scatter(np.zeros(0), np.zeros(0), s=2, color=COLORS["fake"], alpha=0.6, linewidths=0, label="samples")
@@ -289,6 +363,7 @@ def plot_orbit(ax: Any, points: torch.Tensor, k: int, label: str = "",
     return st
 
 
+#: Most applications of :math:`f` the explorer's slider offers.
 MAX_APPLY = 5
 
 
@@ -310,7 +385,33 @@ def figure() -> Figure:
 
 def update(fig: Figure, *, lam_rec: float, lam_idem: float, lam_tight: float, use_clamp: bool,
            a: float, n_apply: int) -> None:
-    """Train (or fetch) the model for the explorer's control values and draw :math:`f` and :math:`f^n`."""
+    """Train (or fetch) the model for the explorer's control values and draw :math:`f` and :math:`f^n`.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        Made by :func:`figure`; redrawn in place.
+    lam_rec, lam_idem, lam_tight : float
+        As in :func:`run`.
+    use_clamp : bool
+        Whether the tanh clamp is on.
+    a : float
+        The clamp's factor (used only if ``use_clamp``).
+    n_apply : int
+        :math:`n`, the applications shown in the second panel.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        For settings :func:`run` or :func:`orbit` rejects (the explorer shows the message and
+        keeps its figure).
+    gantools.errors.DivergenceError
+        If the training diverges (shown likewise).
+    """
     f = run(lam_rec=lam_rec, lam_idem=lam_idem, lam_tight=lam_tight, clamp=a if use_clamp else None)
     pts = orbit(f, n_apply)
     plot_orbit(fig.axes[0], pts[1], 1)

@@ -2,26 +2,20 @@ r"""Part III explorer: MonoFlow on the Gaussian toy, and the small training run 
 
 The target is :math:`p=\mathcal N(0,\Sigma_p)`, :math:`\Sigma_p=\begin{pmatrix}1&0.8\\0.8&0.89\end{pmatrix}`;
 the generator is affine, :math:`G(z)=\mu+Lz` (law :math:`\mathcal N(\mu,LL^\top)`), started at
-:math:`\mu=(1,1)`, :math:`L=I`. Each iteration trains the discriminator :math:`D` (an MLP
-2-64-64-1, LeakyReLU) for ``d_steps`` Adam steps on the logistic loss, so that its logit estimates
-:math:`\log p/q_\theta`, then takes ``g_steps`` plain-SGD generator steps on
-
-* ``loss="h"``: :math:`-\frac1n\sum_i h(D(G_\theta(z_i)))` (:func:`gantools.monoflow.generator_loss`), or
-* ``loss="distill"``: :math:`\frac1n\sum_i\lVert G_\theta(z_i)-\mathrm{sg}(y_i)\rVert^2` with
-  :math:`y_i=G_{\theta_t}(z_i)+\epsilon\nabla h(D(G_{\theta_t}(z_i)))`
-  (:func:`gantools.monoflow.particle_step`), :math:`\theta_t` frozen at the start of the iteration.
+:math:`\mu=(1,1)`, :math:`L=I`. Each iteration (:func:`run`, which gives the losses) trains the
+discriminator :math:`D` (an MLP 2-64-64-1, LeakyReLU) for ``d_steps`` Adam steps on the logistic
+loss, so that its logit estimates :math:`\log p/q_\theta`, then takes ``g_steps`` plain-SGD
+generator steps on :math:`-h(D(G_\theta(z)))` (:func:`gantools.monoflow.generator_loss`) or on
+the distillation loss towards the particles moved by one MonoFlow step
+(:func:`gantools.flow.particle_step`).
 
 SGD keeps :math:`\epsilon` meaningful: learning rate 0.25 on the distillation loss (a step moves the
 generator half-way to the moved samples), :math:`2\epsilon\cdot0.25` on :math:`-h(D)`, so that with one
 generator step per iteration the two losses take identical steps. The figure's :math:`W_2` is the
-closed form between Gaussians,
+closed form between Gaussians (:func:`gaussian_w2`).
 
-.. math::
-
-    W_2^2 = \lVert\mu-\mu_p\rVert^2 + \operatorname{tr}\Big(S + \Sigma_p - 2\big(S^{1/2}\Sigma_pS^{1/2}\big)^{1/2}\Big),
-    \qquad S = LL^\top,
-
-with the 2x2 square root :math:`M^{1/2}=(M+\sqrt{\det M}\,I)/\sqrt{\operatorname{tr}M+2\sqrt{\det M}}`.
+:func:`explorer` is the interactive figure; :func:`figure` (or :func:`draw_axes` on axes of
+one's own) and :func:`plot_run` draw the same figure statically.
 """
 from __future__ import annotations
 
@@ -40,10 +34,10 @@ from .. import nets
 from .._validate import check_int, check_name, check_positive
 from ..errors import DivergenceError
 from ..plot import COLORS
-from ._live import Explorer, live_figure, log_axis, new_figure
+from .live import Explorer, live_figure, log_axis, new_figure
 
-__all__ = ["TARGET_MEAN", "TARGET_COV", "LOSSES", "MonoFlowRun", "gaussian_w2", "run", "figure",
-           "update", "plot_run", "explorer"]
+__all__ = ["TARGET_MEAN", "TARGET_COV", "LOSSES", "RECORD_EVERY", "N_ELLIPSES", "MonoFlowRun",
+           "gaussian_w2", "run", "figure", "draw_axes", "update", "plot_run", "explorer"]
 
 TARGET_MEAN = np.zeros(2)
 """Mean :math:`\\mu_p` of the toy's target."""
@@ -61,7 +55,17 @@ def _sqrtm2(m: np.ndarray) -> np.ndarray:
 
 
 def gaussian_w2(mean_a: np.ndarray, cov_a: np.ndarray, mean_b: np.ndarray, cov_b: np.ndarray) -> float:
-    r"""Wasserstein-2 distance between two 2-D Gaussians (the closed form of the module docstring).
+    r"""Wasserstein-2 distance between two 2-D Gaussians, in closed form.
+
+    .. math::
+
+        W_2^2 = \lVert\mu_a-\mu_b\rVert^2
+          + \operatorname{tr}\Big(\Sigma_a + \Sigma_b
+          - 2\big(\Sigma_a^{1/2}\Sigma_b\Sigma_a^{1/2}\big)^{1/2}\Big),
+
+    with the 2x2 square root
+    :math:`M^{1/2}=(M+\sqrt{\det M}\,I)/\sqrt{\operatorname{tr}M+2\sqrt{\det M}}`
+    (a negative :math:`W_2^2` from rounding is taken as 0).
 
     Parameters
     ----------
@@ -111,6 +115,24 @@ def run(h: str = "identity", *, loss: str = "distill", eps: float = 0.1, d_steps
         g_steps: int = 1, iters: int = 300, batch: int = 256, seed: int = 0) -> MonoFlowRun:
     r"""Train the toy's affine generator the MonoFlow way (cached: the last 32 settings).
 
+    Each iteration takes ``d_steps`` Adam steps (lr :math:`2\cdot10^{-3}`, betas (0.5, 0.999)) on
+    the discriminator's logistic loss, then freezes :math:`\theta_t=\theta` and takes ``g_steps``
+    SGD steps on the generator loss, each on fresh batches of ``batch`` samples:
+
+    .. math::
+
+        \begin{aligned}
+        \mathcal L_D &= \tfrac1n\textstyle\sum_i\operatorname{softplus}(-D(x_i))
+          + \tfrac1n\sum_i\operatorname{softplus}(D(G_\theta(z_i))), \qquad x_i\sim p,\\
+        \texttt{loss="h"}:\quad \mathcal L_G &= -\tfrac1n\textstyle\sum_i h(D(G_\theta(z_i))),\\
+        \texttt{loss="distill"}:\quad \mathcal L_G &= \tfrac1n\textstyle\sum_i
+          \lVert G_\theta(z_i)-\mathrm{sg}(y_i)\rVert^2,
+          \qquad y_i=G_{\theta_t}(z_i)+\epsilon\,\nabla_x h(D(x))\big|_{x=G_{\theta_t}(z_i)},
+        \end{aligned}
+
+    with SGD learning rate 0.25 (``distill``) or :math:`2\epsilon\cdot0.25` (``h``). The law
+    :math:`\mathcal N(\mu, LL^\top)` is recorded every :data:`RECORD_EVERY` iterations and at the end.
+
     Parameters
     ----------
     h : str
@@ -135,6 +157,11 @@ def run(h: str = "identity", *, loss: str = "distill", eps: float = 0.1, d_steps
 
     Raises
     ------
+    ValueError
+        If ``h`` or ``loss`` is unknown (the message lists the valid names), ``eps`` is not
+        finite and > 0, or a step count or ``batch`` is < 1.
+    TypeError
+        If ``eps`` is not a real number or a step count or ``batch`` not an int.
     gantools.errors.DivergenceError
         If the generator becomes NaN or infinite.
     """
@@ -201,6 +228,7 @@ def _run_cached(h: str, loss: str, eps: float, d_steps: int, g_steps: int, iters
 
 # --------------------------------------------------------------------------- the figure
 _CIRCLE = 2 * np.stack([np.cos(np.linspace(0, 2 * np.pi, 80)), np.sin(np.linspace(0, 2 * np.pi, 80))], 1)
+#: Generator ellipses drawn per run (evenly spaced records, first to last).
 N_ELLIPSES = 6
 
 
@@ -224,7 +252,17 @@ def figure() -> Figure:
 
 
 def draw_axes(a1: Any, a2: Any) -> None:
-    """The target's ellipse and empty artists for :func:`plot_run` on two axes (a static panel)."""
+    """The target's ellipse and empty artists for :func:`plot_run` on two axes (a static panel).
+
+    Parameters
+    ----------
+    a1, a2 : matplotlib.axes.Axes
+        The ellipse panel and the :math:`W_2` panel; drawn on in place.
+
+    Returns
+    -------
+    None
+    """
     e = _ellipse(TARGET_MEAN, TARGET_COV)
     a1.plot(e[:, 0], e[:, 1], color=COLORS["real"], lw=2.5, alpha=0.6, label="target p (2 sd)")
     for j in range(N_ELLIPSES):
@@ -254,6 +292,10 @@ def plot_run(a1: Any, a2: Any, r: MonoFlowRun, title: str = "") -> None:
         The run.
     title : str
         Title of the ellipse panel.
+
+    Returns
+    -------
+    None
     """
     n = len(r.step)
     for line, k in zip(a1.lines[1:], np.linspace(0, n - 1, N_ELLIPSES).round().astype(int)):
@@ -267,7 +309,26 @@ def plot_run(a1: Any, a2: Any, r: MonoFlowRun, title: str = "") -> None:
 
 
 def update(fig: Figure, *, h: str, loss: str, eps: float, d_steps: int, g_steps: int, iters: int) -> None:
-    """Run the model for the explorer's control values and draw it on ``fig`` (see :func:`run`)."""
+    """Run the model for the explorer's control values and draw it on ``fig`` (see :func:`run`).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        Made by :func:`figure`; redrawn in place.
+    h, loss, eps, d_steps, g_steps, iters
+        As in :func:`run` (with its default ``batch`` and ``seed``).
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        For settings :func:`run` rejects (the explorer shows the message and keeps its figure).
+    gantools.errors.DivergenceError
+        If the run diverges (shown likewise).
+    """
     r = run(h, loss=loss, eps=eps, d_steps=d_steps, g_steps=g_steps, iters=iters)
     plot_run(*fig.axes, r, f"h = {h}, {loss}, ε = {eps:.3g}, D/G steps {d_steps}/{g_steps}")
 

@@ -12,6 +12,9 @@ steps of unadjusted Langevin (:func:`gantools.mcmc.langevin`),
 or of MALA (:func:`gantools.mcmc.mala`, the same proposal with a Metropolis test). The figure
 compares their final states with exact samples of the grid-discretised target
 (:func:`gantools.energy.grid_sample`) by the squared MMD (:func:`gantools.metrics.mmd`).
+
+:func:`explorer` is the interactive figure; :func:`figure` (or :func:`draw_axes` on axes of
+one's own) and :func:`plot_run` draw the same figure statically.
 """
 from __future__ import annotations
 
@@ -28,9 +31,10 @@ from matplotlib.figure import Figure
 from .. import mcmc
 from .._validate import check_int, check_positive
 from ..plot import VARIANT_COLORS
-from ._live import Explorer, live_figure, new_figure
+from .live import Explorer, live_figure, new_figure
 
-__all__ = ["CENTRES", "SIGMA", "SamplerRun", "ring_energy", "run", "figure", "update", "plot_run", "explorer"]
+__all__ = ["LIM", "N_PATHS", "CENTRES", "SIGMA", "SamplerRun", "ring_energy", "run", "figure",
+           "draw_axes", "update", "plot_run", "explorer"]
 
 #: Half-width of the square the target is drawn (and grid-sampled) on.
 LIM = 2.5
@@ -134,6 +138,20 @@ def run(*, step: float = 0.05, n_steps: int = 100, temperature: float = 1.0, use
         n_chains: int = 300, seed: int = 0) -> SamplerRun:
     r"""Run Langevin or MALA chains on :func:`ring_energy` at a temperature (cached).
 
+    Each chain starts at :math:`z_0\sim\mathcal N(0,I)` and takes ``n_steps`` steps of the proposal
+
+    .. math::
+
+        z' = z - \tfrac{\varepsilon}{2}\nabla U(z)/T + \sqrt{\varepsilon}\,\xi,
+        \qquad \xi\sim\mathcal N(0,I),
+
+    always kept (unadjusted Langevin, :func:`gantools.mcmc.langevin`) or accepted with the
+    Metropolis-Hastings probability of :func:`gantools.mcmc.mala` (MALA), which leaves
+    :math:`e^{-U/T}` exactly invariant. The score is the squared MMD
+    (:func:`gantools.metrics.mmd`) between the finite final states and as many exact samples of
+    the grid-discretised target (:func:`gantools.energy.grid_sample`). The last 64 settings are
+    cached.
+
     Parameters
     ----------
     step : float
@@ -153,6 +171,14 @@ def run(*, step: float = 0.05, n_steps: int = 100, temperature: float = 1.0, use
     -------
     SamplerRun
         Final states, a few paths, the acceptance rate and the MMD to exact samples.
+
+    Raises
+    ------
+    ValueError
+        If ``step`` or ``temperature`` is not finite and > 0, ``n_steps`` is not an int >= 0, or
+        ``n_chains`` < 2.
+    TypeError
+        If ``step`` or ``temperature`` is not a real number, or ``n_chains`` not an int.
     """
     step = check_positive(step, "step")
     temperature = check_positive(temperature, "temperature")
@@ -203,7 +229,17 @@ def figure(width: float = 4.6) -> Figure:
 
 
 def draw_axes(ax: Any) -> None:
-    """The energy :math:`U` as an image and empty artists for :func:`plot_run` on ``ax`` (a static panel)."""
+    """The energy :math:`U` as an image and empty artists for :func:`plot_run` (a static panel).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes; drawn on in place (the square :math:`[-L, L]^2`, :math:`L` = :data:`LIM`).
+
+    Returns
+    -------
+    None
+    """
     g = np.linspace(-LIM, LIM, 100)
     xx, yy = np.meshgrid(g, g)
     with torch.no_grad():
@@ -231,6 +267,10 @@ def plot_run(ax: Any, r: SamplerRun) -> None:
         Axes from :func:`figure` or :func:`draw_axes`.
     r : SamplerRun
         The run.
+
+    Returns
+    -------
+    None
     """
     ax.collections[0].set_offsets(r.samples.numpy())
     for line, i in zip(ax.lines, range(N_PATHS)):
@@ -243,7 +283,24 @@ def plot_run(ax: Any, r: SamplerRun) -> None:
 
 
 def update(fig: Figure, *, step: float, n_steps: int, temperature: float, use_mala: bool) -> None:
-    """Run the model for the explorer's control values and draw it on ``fig`` (see :func:`run`)."""
+    """Run the model for the explorer's control values and draw it on ``fig`` (see :func:`run`).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        Made by :func:`figure`; redrawn in place.
+    step, n_steps, temperature, use_mala
+        As in :func:`run` (with its default ``n_chains`` and ``seed``).
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        For settings :func:`run` rejects (the explorer shows the message and keeps its figure).
+    """
     plot_run(fig.axes[0], run(step=step, n_steps=n_steps, temperature=temperature, use_mala=use_mala))
 
 

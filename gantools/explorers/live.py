@@ -24,7 +24,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
-__all__ = ["Explorer", "live_figure", "log_axis", "new_figure", "render_png", "superscript"]
+__all__ = ["DPI", "Explorer", "live_figure", "log_axis", "new_figure", "render_png", "superscript"]
 
 #: Resolution of the explorers' PNG frames (dots per inch).
 DPI = 80
@@ -55,7 +55,11 @@ def log_axis(ax: Any) -> None:
     Parameters
     ----------
     ax : matplotlib.axes.Axes
-        The axes.
+        The axes; changed in place (scale, major locator, major and minor formatters).
+
+    Returns
+    -------
+    None
     """
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
@@ -70,7 +74,18 @@ _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
 def superscript(k: int) -> str:
-    """``k`` in Unicode superscript digits (for titles redrawn often: no mathtext)."""
+    """``k`` in Unicode superscript digits (for titles redrawn often: no mathtext).
+
+    Parameters
+    ----------
+    k : int
+        The number (a minus sign is written as a superscript minus).
+
+    Returns
+    -------
+    str
+        E.g. ``superscript(12) == "¹²"``.
+    """
     return str(k).translate(_SUP)
 
 
@@ -87,7 +102,9 @@ def render_png(fig: Figure, dpi: int = DPI) -> bytes:
     Returns
     -------
     bytes
-        The PNG file.
+        The PNG file. A figure with artists marked ``set_animated(True)`` is rendered by
+        blitting: its static part is drawn once and kept, and each call redraws only the
+        animated artists (its axes limits must then stay fixed).
     """
     animated = [a for a in fig.findobj() if a is not fig and a.get_animated()]
     if not animated:
@@ -126,7 +143,8 @@ def _render_blit(fig: Figure, animated: list[Any], dpi: int) -> bytes:
 class Explorer(W.VBox):
     """The container an explorer returns: its controls, over the figure, over a message line.
 
-    Besides the box's children it keeps what a script or a test needs to drive it.
+    Made by :func:`live_figure` (not by calling the class); besides the box's children it keeps
+    what a script or a test needs to drive it.
 
     Attributes
     ----------
@@ -145,11 +163,25 @@ class Explorer(W.VBox):
     """
 
     def values(self) -> dict[str, Any]:
-        """The controls' current values by name."""
+        """The controls' current values by name.
+
+        Returns
+        -------
+        dict[str, Any]
+            ``{name: control.value}`` for every control, in the controls' order.
+        """
         return {k: w.value for k, w in self.controls.items()}
 
     def redraw(self) -> None:
-        """Run the update with the current values and show the new figure (or the error)."""
+        """Run the update with the current values and show the new figure (or the error).
+
+        An error of one of the types given to :func:`live_figure` is written in ``message`` and
+        the last good image stays; any other error propagates. ``last_seconds`` is set.
+
+        Returns
+        -------
+        None
+        """
         t0 = time.perf_counter()
         try:
             self._update(self.figure, **self.values())
@@ -182,10 +214,11 @@ def live_figure(controls: Mapping[str, W.Widget], figure: Figure,
     on_change : callable, optional
         ``on_change(explorer, name)`` runs before the redraw (e.g. to disable controls that the
         chosen variant does not use).
-    errors : tuple of exception types
-        Errors shown in the message line instead of breaking the explorer (the default covers
-        bad settings and :class:`gantools.errors.DivergenceError`, a ``RuntimeError``).
-    demo_move : tuple (str, value), optional
+    errors : tuple of type
+        Exception types shown in the message line instead of breaking the explorer (the
+        default covers bad settings and :class:`gantools.errors.DivergenceError`, a
+        ``RuntimeError``).
+    demo_move : tuple of (str, Any), optional
         A representative slider move (default: the first control, unchanged value).
 
     Returns
