@@ -24,6 +24,7 @@ from typing import Callable
 import torch
 
 from ._validate import check_int, check_points, check_positive, make_generator
+from .errors import DivergenceError
 
 Energy = Callable[[torch.Tensor], torch.Tensor]
 
@@ -86,7 +87,6 @@ def langevin(energy: Energy, z0, *, step: float, n_steps: int, temperature: floa
         _, g = _energy_and_grad(energy, z, temperature)
         z = z - 0.5 * step * g + step ** 0.5 * torch.randn(z.shape, generator=gen, dtype=z.dtype)
         if not torch.isfinite(z).all():
-            from .train import DivergenceError
             raise DivergenceError("langevin: a chain reached NaN/inf; lower the step size")
         if path is not None:
             path.append(z.clone())
