@@ -36,12 +36,22 @@ def use_style() -> None:
 
     Updates :data:`matplotlib.rcParams` in place: 90 dpi, a 6 x 4 inch default figure, a light
     grid, no top or right spine, font size 10, frameless legends, and a 30 MB limit for embedded
-    animations.
+    animations. In a Jupyter kernel whose matplotlib backend is a non-interactive one (``Agg``,
+    e.g. from an inherited ``MPLBACKEND=Agg``), it switches to the inline backend, so that
+    ``plt.show()`` puts the figure into the cell's output (and the book).
 
     Returns
     -------
     None
     """
+    import sys
+
+    if "ipykernel" in sys.modules and matplotlib.get_backend().lower() == "agg":
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            shell.run_line_magic("matplotlib", "inline")
     matplotlib.rcParams.update({
         "figure.dpi": 90,
         "savefig.dpi": 90,
