@@ -10,7 +10,7 @@ off by flags. A page fails when
   request failed (a missing script, style sheet, font or image);
 * it has math that MathJax did not typeset (a ``.math`` element without an ``mjx-container``),
   math that MathJax typeset as an error or an undefined macro (red text: the macros of
-  ``_config.yml`` must apply), or raw TeX left in the prose (``$$``, ``\\(``, ``$..\\cmd..$``);
+  ``_config.yml`` must apply), or raw TeX left in the prose (``$$``, ``\\(``, ``$..\\cmd..$``; code and API signatures excepted);
 * an image did not load (``naturalWidth == 0``), an animation saved with ``to_jshtml`` is missing
   where the notebook made one, or a saved widget view was not rendered;
 * a local link does not resolve to an existing file (and, with a ``#fragment``, to an element
@@ -186,7 +186,7 @@ out.n_mjx = document.querySelectorAll('mjx-container').length;
 // prose text, without code, outputs and typeset math
 const clone = document.querySelector('main') ? document.querySelector('main').cloneNode(true)
                                              : document.body.cloneNode(true);
-clone.querySelectorAll('pre, code, script, style, mjx-container, mjx-assistive-mml, .math, .output')
+clone.querySelectorAll('pre, code, script, style, mjx-container, mjx-assistive-mml, .math, .output, dt.sig')
      .forEach(e => e.remove());
 out.prose = clone.textContent;
 return out;
