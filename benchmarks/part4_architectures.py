@@ -6,7 +6,8 @@ weights (1, 1, 1), clamp a = 1, and with the listing's (1, 1, 0.1) without clamp
 Adam 3e-4, batch 128, 2000 steps by default. The three seeds of a setting train side by side in one
 ``ensemble.VmapEnsemble`` (``torch.func.vmap`` over stacked parameters). Reports per run:
 reconstruction RMS, delta(noise)/delta(data), and coverage and sharpness/real of f(z), f(f(z)),
-f(f(f(z))). This is the full-scale version of the illustration in Part IV, notebook 6.
+f(f(f(z))), and writes gantools/results/part4_architectures.json (gantools.stored). This is the
+full-scale version of the illustration in Part IV, notebook 6.
 
 Slow on a CPU (convolutions at 8x8 are overhead-bound): roughly 0.1 s per step per setting on one
 core, i.e. about 15 min per setting at 2000 steps.
@@ -16,13 +17,11 @@ Run:  python benchmarks/part4_architectures.py [--steps 2000] [--arch conv unet]
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import torch
 
-from gantools import data, digits, ensemble, ign, metrics
+from gantools import data, digits, ensemble, ign, metrics, stored
 
 SETTINGS = {"recipe": dict(lam_tight=1.0, clamp=1.0), "listing": dict(lam_tight=0.1, clamp=None)}
 ARCHS = {"conv": dict(arch="conv", ch=16, latent=32), "unet": dict(arch="unet", ch=8)}
@@ -33,7 +32,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--arch", nargs="+", default=list(ARCHS), choices=list(ARCHS))
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "part4_architectures.json"))
+    ap.add_argument("--name", default="part4_architectures", help="stored result (gantools.stored)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     x, _ = data.digits(seed=0)
@@ -62,8 +61,10 @@ def main() -> None:
                 print(f"{arch:5s} {name:8s} seed {s}: rec RMS {r['rec_rms'][0]:.3f} -> {r['rec_rms'][-1]:.3f}, "
                       f"critic ratio {ratio:.1f}, coverage f,f2,f3 {r['coverage']}, sharpness "
                       f"{' '.join(f'{v:.2f}' for v in r['sharpness'])} ({secs:.0f} s for 3 seeds)", flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(dict(steps=args.steps, rows=rows), indent=1))
+    out = stored.save(args.name, dict(steps=args.steps, seeds=list(SEEDS), archs={a: ARCHS[a] for a in args.arch},
+                                      settings=SETTINGS, threads=1, rows=rows),
+                      code=[ign.ign_loss, ign.train_ign_ensemble, digits.autoencoder])
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

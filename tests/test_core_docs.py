@@ -12,7 +12,7 @@ import pytest
 
 CORE = ["data", "nets", "losses", "metrics", "plot", "utils", "_validate", "train",
         "explorers", "explorers.live", "explorers.dirac", "explorers.sampler", "explorers.monoflow",
-        "explorers.ign"]
+        "explorers.ign", "stored", "check"]
 
 
 def _public(modname: str):
