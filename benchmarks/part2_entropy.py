@@ -7,12 +7,15 @@ with 3 seeds each, all arms of a regime side by side in one batched call, and pr
 seed: modes captured, high-quality fraction, and the balance of ``gantools.energy.mode_balance``
 (KL among the high-quality samples and the balanced mass, which a uniform smear cannot score high).
 
+Writes gantools/results/part2_entropy_<dataset>.json (gantools.stored), which Part II, notebook 3 shows.
+
 Run:  python benchmarks/part2_entropy.py                     (all regimes, 25 Gaussians)
       python benchmarks/part2_entropy.py --regimes "1 energy step" --steps 5000
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 
@@ -20,6 +23,7 @@ import torch
 
 from gantools import data
 from gantools import energy as en
+from gantools import stored
 
 
 def main() -> None:
@@ -28,8 +32,11 @@ def main() -> None:
     ap.add_argument("--regimes", nargs="*", default=list(en.ENTROPY_REGIMES))
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--steps", type=int, default=10000)
+    ap.add_argument("--name", default=None, help="stored result (default part2_entropy_<dataset>)")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    name = args.name or f"part2_entropy_{args.dataset}"
+    result = dict(dataset=args.dataset, steps=args.steps, seeds=args.seeds, threads=1, regimes={})
     for regime in args.regimes:
         c0 = time.process_time()
         run = en.train_engan(lambda n, g: data.sample(args.dataset, n, seed=g), treatments=en.entropy_arms(),
@@ -45,6 +52,11 @@ def main() -> None:
                   f"{', '.join(f'{x.high_quality_fraction:.2f}' for x in b)} | "
                   f"{', '.join(f'{x.kl_hq:.3f}' for x in b)} | {', '.join(f'{x.balanced_mass:.2f}' for x in b)} | "
                   f"{statistics.mean(x.balanced_mass for x in b):.3f} |", flush=True)
+        result["regimes"][regime] = dict(
+            settings=en.ENTROPY_REGIMES[regime], wall_seconds=run.seconds, cpu_seconds=time.process_time() - c0,
+            arms={arm.label: {str(s): dataclasses.asdict(st[arm.label, s]) for s in args.seeds} for arm in run.treatments})
+        out = stored.save(name, result, code=[en.train_engan, en.mode_balance])  # after every regime
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
