@@ -78,3 +78,16 @@ def test_reader_text_names_posts_not_seed_files(path):
         return
     hits = sorted(set(SEED_FILE.findall(path.read_text())))
     assert not hits, f"{path.relative_to(ROOT)} names seed files {hits}; cite the post instead"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_figure_cells_show_only_their_figure(path):
+    """A cell with a figure caption becomes one numbered figure: every other rich output it displays (a
+    claim's line, a table) would become a second figure with the same label and break the build.
+    (Printed text is a stream, not a display, and is rendered beside the figure.)"""
+    nb = json.loads(path.read_text())
+    for i, c in enumerate(nb["cells"]):
+        if c["cell_type"] == "code" and c["metadata"].get("mystnb", {}).get("figure"):
+            src = "".join(c["source"])
+            bad = [w for w in ("claim(", "display(", "Markdown(") if w in src]
+            assert not bad, f"{path.name} cell {i} has a figure caption and also calls {bad}"
