@@ -14,6 +14,28 @@ def _g(x):
     return x * 2
 
 
+def _f_documented(x):
+    """Same code as _f, with a docstring."""
+    # and a comment
+    return x + 1  # here too
+
+
+def _f_other_default(x, k=2):
+    return x + k
+
+
+def _f_default(x, k=1):
+    return x + k
+
+
+def test_sha_ignores_docstrings_comments_and_layout():
+    # the name of the function is part of its code; rename to compare bodies only
+    strip = lambda o: stored._code_text(o).replace(o.__name__, "F")  # noqa: E731
+    assert strip(_f) == strip(_f_documented)
+    assert stored._code_text(_f_default) != stored._code_text(_f_other_default)
+    assert stored.source_sha1(_f_default) != stored.source_sha1(_f_other_default)
+
+
 def test_sha_depends_on_the_code_and_its_order():
     assert stored.source_sha1(_f) != stored.source_sha1(_g)
     assert stored.source_sha1(_f, _g) != stored.source_sha1(_g, _f)
