@@ -29,6 +29,21 @@ _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _STATE_MARK = "@@GANTOOLS-WIDGET-STATE@@"
 
 
+def _quiet(source: str) -> bool:
+    """Whether Jupyter would hide the cell's result: its last token is ``;``.
+
+    IPython decides this from the cell in its history; nbval executes with ``store_history=False``,
+    so its kernel shows the result of a cell ending in ``;`` (e.g. a check cell's last ``claim``)
+    that Jupyter, and the book's own executor, would hide.
+    """
+    from IPython.core.displayhook import DisplayHook
+
+    try:
+        return DisplayHook.semicolon_at_end_of_expression(source)
+    except Exception:  # a cell that does not tokenize (cell magics): leave its outputs alone
+        return False
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "::Cell " in item.nodeid:
@@ -97,6 +112,8 @@ def _cache_notebook(path: str, cells: dict[int, tuple[bool, Any]], seconds: floa
     for i, cell in enumerate(code):
         outs = cells[i][1]
         cell.outputs = [nbformat.from_dict(dict(o)) for o in outs]
+        if _quiet(cell.source):  # nbval runs cells without history, so IPython ignores a final ';'
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "execute_result"]
         cell.execution_count = i + 1
         for o in cell.outputs:
             if o.get("output_type") == "execute_result":

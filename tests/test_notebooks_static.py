@@ -91,3 +91,22 @@ def test_figure_cells_show_only_their_figure(path):
             src = "".join(c["source"])
             bad = [w for w in ("claim(", "display(", "Markdown(") if w in src]
             assert not bad, f"{path.name} cell {i} has a figure caption and also calls {bad}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_final_claim_is_silenced(path):
+    """``claim`` shows its own line and returns the Claim; a cell ending in a bare ``claim(...)``
+    would show the Claim's repr under that line as well."""
+    import ast
+
+    bad = []
+    for i, src in enumerate(_cells(path, "code")):
+        try:
+            tree = ast.parse("\n".join(ln for ln in src.splitlines() if not ln.lstrip().startswith("%")))
+        except SyntaxError:
+            continue
+        last = tree.body[-1] if tree.body else None
+        if (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
+                and getattr(last.value.func, "id", None) == "claim" and not src.rstrip().endswith(";")):
+            bad.append(i)
+    assert not bad, f"{path.name}: code cells {bad} end in claim(...) without ';'"
