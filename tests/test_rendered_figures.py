@@ -1,4 +1,5 @@
-"""Every figure a notebook draws reaches the rendered page with a numbered caption.
+"""Every figure a notebook draws reaches the rendered page with a numbered caption, and every check
+cell shows its claim's line and nothing else.
 
 A code cell that draws a figure carries myst-nb ``figure`` metadata (caption and label), so the
 build wraps its image in a ``<figure>`` with a numbered ``<figcaption>``. This test reads the
@@ -61,3 +62,12 @@ def test_every_notebook_image_has_a_numbered_caption(page):
     assert not bare, (f"{page.relative_to(HTML)}: {len(bare)} of {len(parser.images)} images have no numbered "
                       f"caption ({', '.join(sorted(set(re.sub(r'.*/', '', s) for s in bare))[:4])}); give the cell "
                       "myst-nb figure metadata {\"mystnb\": {\"figure\": {\"caption\": ..., \"name\": ...}}}")
+
+
+@pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(HTML)))
+def test_check_cells_show_their_line_not_a_repr(page):
+    """A check cell shows "✓ claim — values"; the Claim object's repr under it is noise for the reader
+    (it appears when a cell's result is not silenced, see conftest._quiet)."""
+    text = page.read_text(encoding="utf8")
+    n = text.count("Claim(text=")
+    assert n == 0, f"{page.relative_to(HTML)}: {n} check cells show a Claim(...) repr under their line"
