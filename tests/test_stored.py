@@ -75,6 +75,7 @@ STORED_BY = {  # result: the code its benchmark records (as the notebook showing
     "part2_ablation_25gaussians": (energy.train_engan, energy.mode_balance),
     "part2_ablation_8gaussians": (energy.train_engan, energy.mode_balance),
     "part2_entropy_25gaussians": (energy.train_engan, energy.mode_balance),
+    "part2_recipe_seeds_25gaussians": (energy.train_engan, energy.mode_balance),
     "part4_architectures": (ign.ign_loss, ign.train_ign_ensemble, digits.autoencoder),
 }
 
