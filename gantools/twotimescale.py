@@ -729,7 +729,8 @@ def train_quadratic_game(mu0: Any, A0: Any, game: QuadraticGame, *, g_steps: int
     Raises
     ------
     DivergenceError
-        If the state becomes non-finite.
+        If the state becomes non-finite or the generator's covariance :math:`AA^\top` singular
+        (checked at every generator step; the message names it).
     """
     d_steps = _check_d_steps(d_steps)
     g_steps = check_int(g_steps, "g_steps")
@@ -743,23 +744,36 @@ def train_quadratic_game(mu0: Any, A0: Any, game: QuadraticGame, *, g_steps: int
     quad = _Quadrature(game)
     v = torch.zeros(mu.shape[0], 6, dtype=DTYPE)
     steps, kls, tracks = [0], [gaussian_kl(mu, A, quad.mean_p, quad.cov_p)], []
+
+    def ratio(mu: torch.Tensor, A: torch.Tensor, i: int) -> torch.Tensor:
+        try:
+            return log_ratio_coefficients(mu, A, quad.mean_p, quad.cov_p)
+        except torch.linalg.LinAlgError as err:  # AA^T numerically singular: the generator degenerated
+            raise DivergenceError(f"quadratic game (d_steps={d_steps}, lr_d={game.lr_d}, lr_g={game.lr_g}) "
+                                  f"diverged: the generator's covariance became singular by generator step {i}") from err
+
     for i in range(1, g_steps + 1):
         psi_q = quadratic_features(quad.fake(mu, A))
         record = i % record_every == 0 or i == g_steps
         if d_steps == "exact":
-            v = log_ratio_coefficients(mu, A, quad.mean_p, quad.cov_p)
+            v = ratio(mu, A, i)
         else:
             v = _d_steps(v, psi_q, quad, game.lr_d, d_steps)
         if record:
-            v_true = log_ratio_coefficients(mu, A, quad.mean_p, quad.cov_p)
+            v_true = ratio(mu, A, i)
             lr_true = torch.matmul(psi_q, v_true[..., None])[..., 0]
             err = torch.matmul(psi_q, (v - v_true)[..., None])[..., 0]
             tracks.append((err**2 * quad.w).sum(-1) / (lr_true**2 * quad.w).sum(-1).clamp_min(1e-300))
         mu, A = _g_step(mu, A, v, quad, game.lr_g)
+        # every step: a state that overflowed, or a generator whose covariance AA^T became singular,
+        # would otherwise surface as a failed matrix inverse at the next step
+        if not (torch.isfinite(mu).all() and torch.isfinite(A).all() and torch.isfinite(v).all()):
+            raise DivergenceError(f"quadratic game (d_steps={d_steps}, lr_d={game.lr_d}, lr_g={game.lr_g}) "
+                                  f"diverged: the state became non-finite at generator step {i}")
+        if bool((torch.diagonal(A, dim1=-2, dim2=-1) == 0).any()):
+            raise DivergenceError(f"quadratic game (d_steps={d_steps}, lr_d={game.lr_d}, lr_g={game.lr_g}) "
+                                  f"diverged: the generator's covariance became singular at generator step {i}")
         if record:
-            if not (torch.isfinite(mu).all() and torch.isfinite(A).all() and torch.isfinite(v).all()):
-                raise DivergenceError(f"quadratic game (d_steps={d_steps}, lr_d={game.lr_d}, lr_g={game.lr_g}) "
-                                      f"diverged: the state became non-finite by generator step {i}")
             steps.append(i)
             kls.append(gaussian_kl(mu, A, quad.mean_p, quad.cov_p))
     return GameRun(torch.tensor(steps), torch.stack(kls), torch.stack(tracks), GameState(mu, A, v), d_steps)
