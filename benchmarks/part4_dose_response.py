@@ -7,33 +7,33 @@ optimiser (Adam 3e-4, batch 128), 2000 steps (twice the recipe's length). Every 
 (1000 noise draws), and at the end: coverage, confidence, KL to uniform, sharpness/real,
 diversity (0 = f(z) constant, the post's joint failure) and divergence.
 
-Prints a table (min..max over seeds per cell) and writes JSON to
-benchmarks/results/part4_dose_response.json.  About 15-30 min on one CPU core (63 runs side by side in chunks of 21).
+Prints a table (min..max over seeds per cell) and writes gantools/results/part4_dose_response.json
+(gantools.stored, with a SHA-1 of the code in CODE), which Part IV, notebook 5 shows.  About 15-30 min on one CPU core (63 runs side by side in chunks of 21).
 
 Run:  python benchmarks/part4_dose_response.py [--steps 2000] [--chunk 21]
 """
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import torch
 
-from gantools import data, digits, ign, metrics
+from gantools import data, digits, ign, metrics, stored
 
 RATIOS = (0.1, 0.3, 0.5, 0.7, 1.0)
 CLAMPS = (None, 1.0, 1.5, 3.0)
+# the code whose behaviour the stored numbers record (Part IV, notebook 5 checks it is current)
+CODE = (ign.ign_loss, ign.train_ign_ensemble, digits.autoencoder)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--chunk", type=int, default=21)
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "part4_dose_response.json"))
     args = ap.parse_args()
     torch.set_num_threads(1)
+    cpu0 = time.process_time()
     x, _ = data.digits(seed=0)
     sample_real = digits.sampler(x)
     configs = [(r, a, s) for r in RATIOS for a in CLAMPS for s in (0, 1, 2)] + [(1.0, 1.0, s) for s in (3, 4, 5)]
@@ -75,8 +75,9 @@ def main() -> None:
         print(f"{r:5.1f}  " + "".join(f"{c:>12s}" for c in cells))
     const = [(row["ratio"], row["clamp"], row["seed"]) for row in rows if row.get("diversity", 0) < 0.1]
     print("runs with f(z) constant (diversity < 0.1) or diverged:", const)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(dict(steps=args.steps, seconds=total, rows=rows), indent=1))
+    out = stored.save("part4_dose_response", dict(steps=args.steps, seconds=total, threads=1,
+                                                  cpu_seconds=time.process_time() - cpu0, rows=rows), code=CODE)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -7,30 +7,31 @@ Six seeds of ``digits.autoencoder("mlp")`` trained by ``ign.train_ign_ensemble``
 end: coverage, confidence, KL to uniform, sharpness/real, diversity. Answers "does IGN lose classes
 as it trains longer?" and documents the GAN learning rate used in Part IV, notebook 4.
 
-Prints a table and writes benchmarks/results/part4_ign_vs_gan.json.  About 10 min on one core.
+Prints a table and writes gantools/results/part4_ign_vs_gan.json (gantools.stored, with a SHA-1 of
+the code in CODE), which Part IV, notebook 4 shows.  About 18 min on one core.
 
 Run:  python benchmarks/part4_ign_vs_gan.py [--steps 6000]
 """
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import torch
 
-from gantools import data, digits, ensemble, ign, metrics
+from gantools import data, digits, ensemble, ign, metrics, stored
 
 SEEDS = tuple(range(6))
+# the code whose behaviour the stored numbers record (Part IV, notebook 4 checks it is current)
+CODE = (ign.ign_loss, ign.train_ign_ensemble, digits.autoencoder, digits.gan_pair, ensemble.train_gan_stacked)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=6000)
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "part4_ign_vs_gan.json"))
     args = ap.parse_args()
     torch.set_num_threads(1)
+    c0 = time.process_time()
     x, _ = data.digits(seed=0)
     sample_real = digits.sampler(x)
     gen = torch.Generator().manual_seed(123)
@@ -67,8 +68,9 @@ def main() -> None:
         for k in ("coverage", "confidence", "kl_to_uniform", "sharpness", "diversity"):
             v = [row[k] for row in r["final"]]
             print(f"  {k:14s} {min(v):.3f}..{max(v):.3f}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(dict(steps=args.steps, results=results), indent=1))
+    out = stored.save("part4_ign_vs_gan", dict(steps=args.steps, seeds=list(SEEDS), threads=1,
+                                               cpu_seconds=time.process_time() - c0, results=results), code=CODE)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

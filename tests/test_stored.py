@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from gantools import digits, energy, ign, stored
+from gantools import digits, energy, ensemble, ign, stored
 
 
 def _f(x):
@@ -77,6 +77,9 @@ STORED_BY = {  # result: the code its benchmark records (as the notebook showing
     "part2_entropy_25gaussians": (energy.train_engan, energy.mode_balance),
     "part2_recipe_seeds_25gaussians": (energy.train_engan, energy.mode_balance),
     "part4_architectures": (ign.ign_loss, ign.train_ign_ensemble, digits.autoencoder),
+    "part4_dose_response": (ign.ign_loss, ign.train_ign_ensemble, digits.autoencoder),
+    "part4_ign_vs_gan": (ign.ign_loss, ign.train_ign_ensemble, digits.autoencoder, digits.gan_pair,
+                         ensemble.train_gan_stacked),
 }
 
 
