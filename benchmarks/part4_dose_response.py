@@ -8,7 +8,7 @@ optimiser (Adam 3e-4, batch 128), 2000 steps (twice the recipe's length). Every 
 diversity (0 = f(z) constant, the post's joint failure) and divergence.
 
 Prints a table (min..max over seeds per cell) and writes gantools/results/part4_dose_response.json
-(gantools.stored, with a SHA-1 of the code in CODE), which Part IV, notebook 5 shows.  About 15-30 min on one CPU core (63 runs side by side in chunks of 21).
+(gantools.stored, with a SHA-1 of the code in CODE), which Part IV, notebook 5 shows.  About 5 CPU minutes (63 runs side by side in chunks of 21).
 
 Run:  python benchmarks/part4_dose_response.py [--steps 2000] [--chunk 21]
 """

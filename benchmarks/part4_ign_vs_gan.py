@@ -8,7 +8,7 @@ end: coverage, confidence, KL to uniform, sharpness/real, diversity. Answers "do
 as it trains longer?" and documents the GAN learning rate used in Part IV, notebook 4.
 
 Prints a table and writes gantools/results/part4_ign_vs_gan.json (gantools.stored, with a SHA-1 of
-the code in CODE), which Part IV, notebook 4 shows.  About 18 min on one core.
+the code in CODE), which Part IV, notebook 4 shows.  About 4 CPU minutes.
 
 Run:  python benchmarks/part4_ign_vs_gan.py [--steps 6000]
 """

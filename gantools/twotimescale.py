@@ -745,12 +745,15 @@ def train_quadratic_game(mu0: Any, A0: Any, game: QuadraticGame, *, g_steps: int
     v = torch.zeros(mu.shape[0], 6, dtype=DTYPE)
     steps, kls, tracks = [0], [gaussian_kl(mu, A, quad.mean_p, quad.cov_p)], []
 
+    def diverged(what: str, i: int) -> DivergenceError:
+        return DivergenceError(f"quadratic game (d_steps={d_steps}, lr_d={game.lr_d}, lr_g={game.lr_g}) "
+                               f"diverged: {what} at generator step {i}")
+
     def ratio(mu: torch.Tensor, A: torch.Tensor, i: int) -> torch.Tensor:
         try:
             return log_ratio_coefficients(mu, A, quad.mean_p, quad.cov_p)
         except torch.linalg.LinAlgError as err:  # AA^T numerically singular: the generator degenerated
-            raise DivergenceError(f"quadratic game (d_steps={d_steps}, lr_d={game.lr_d}, lr_g={game.lr_g}) "
-                                  f"diverged: the generator's covariance became singular by generator step {i}") from err
+            raise diverged("the generator's covariance became singular", i) from err
 
     for i in range(1, g_steps + 1):
         psi_q = quadratic_features(quad.fake(mu, A))
@@ -768,11 +771,9 @@ def train_quadratic_game(mu0: Any, A0: Any, game: QuadraticGame, *, g_steps: int
         # every step: a state that overflowed, or a generator whose covariance AA^T became singular,
         # would otherwise surface as a failed matrix inverse at the next step
         if not (torch.isfinite(mu).all() and torch.isfinite(A).all() and torch.isfinite(v).all()):
-            raise DivergenceError(f"quadratic game (d_steps={d_steps}, lr_d={game.lr_d}, lr_g={game.lr_g}) "
-                                  f"diverged: the state became non-finite at generator step {i}")
+            raise diverged("the state became non-finite", i)
         if bool((torch.diagonal(A, dim1=-2, dim2=-1) == 0).any()):
-            raise DivergenceError(f"quadratic game (d_steps={d_steps}, lr_d={game.lr_d}, lr_g={game.lr_g}) "
-                                  f"diverged: the generator's covariance became singular at generator step {i}")
+            raise diverged("the generator's covariance became singular", i)
         if record:
             steps.append(i)
             kls.append(gaussian_kl(mu, A, quad.mean_p, quad.cov_p))
