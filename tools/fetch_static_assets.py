@@ -57,6 +57,7 @@ ENTRY_POINTS = [
     "mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff",
     "html-manager/embed-amd.js",
     "html-manager/@jupyter-widgets/html-manager/dist/1551f4f60c37af51121f.woff2",
+    "html-manager/@jupyter-widgets/1551f4f60c37af51121f.woff2",
     "requirejs/require.js",
 ]
 
@@ -92,6 +93,16 @@ def _target(name: str, member: str) -> str | None:
     if name == "requirejs":
         return rel if rel in ("require.js", "LICENSE") else None
     raise ValueError(f"unknown package {name!r}")
+
+
+def _also(name: str, rel: str) -> tuple[str, ...]:
+    """Further paths for a file: the widget manager's bundle sometimes resolves its icon fonts
+    against its package folder (``@jupyter-widgets/<hash>.woff2``) rather than its ``dist/``
+    folder (seen as 404s in the browser test), so each font is placed at both."""
+    prefix = "@jupyter-widgets/html-manager/dist/"
+    if name == "html-manager" and rel.startswith(prefix):
+        return ("@jupyter-widgets/" + rel[len(prefix):],)
+    return ()
 
 
 def _check_integrity(data: bytes, integrity: str, spec: str) -> None:
@@ -134,11 +145,13 @@ def fetch(name: str, *, force: bool = False) -> bool:
             rel = _target(name, member.name)
             if rel is None or not member.isfile() or ".." in Path(rel).parts:
                 continue
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
             src = tar.extractfile(member)
             assert src is not None
-            path.write_bytes(src.read())
+            body = src.read()
+            for rel_i in (rel, *_also(name, rel)):
+                path = tmp / rel_i
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(body)
             n += 1
     (tmp / ".version").write_text(spec + "\n")
     shutil.rmtree(out, ignore_errors=True)
