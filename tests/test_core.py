@@ -131,12 +131,17 @@ def test_train_gan_runs_and_reports_divergence():
         train.train_gan(G, D, lambda n, g: torch.full((n, 2), float("nan")), z_dim=2, steps=3, batch=8)
 
 
-def test_seed_all_is_reproducible():
+def test_seed_all_is_reproducible_and_sets_threads_only_when_asked():
+    n = torch.get_num_threads()
     utils.seed_all(5)
     a = torch.randn(3)
-    utils.seed_all(5)
-    torch.testing.assert_close(a, torch.randn(3))
-    assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == n          # the default leaves torch's thread count alone
+    try:
+        utils.seed_all(5, threads=2)
+        torch.testing.assert_close(a, torch.randn(3))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(n)
 
 
 # ----------------------------------------------------------------------------- widgets (Part I)
