@@ -24,6 +24,11 @@ from gantools import energy as en
 from gantools import stored
 
 
+# the code whose behaviour the numbers record: every gantools function the script calls (stored.save
+# hashes them with the gantools code they reach)
+CODE = (en.train_engan, en.mode_balance, en.run_ablation, data.sample)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="25gaussians", choices=["25gaussians", "8gaussians"])
@@ -52,7 +57,7 @@ def main() -> None:
         threads=1, rows=[dict(name=r.row.name, arch=dict(r.row.arch), arm=dict(r.row.arm), seconds=r.seconds,
                               members_in_call=r.members_in_call,
                               stats={str(s): dataclasses.asdict(r.stats[s]) for s in args.seeds}) for r in res]),
-        code=[en.train_engan, en.mode_balance])
+        code=CODE)
     print(f"wrote {out}")
 
 

@@ -26,6 +26,11 @@ from gantools import energy as en
 from gantools import stored
 
 
+# the code whose behaviour the numbers record: every gantools function the script calls (stored.save
+# hashes them with the gantools code they reach)
+CODE = (en.train_engan, en.mode_balance, en.entropy_arms, en.engan_balance, data.sample)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="25gaussians", choices=["25gaussians", "8gaussians"])
@@ -55,7 +60,7 @@ def main() -> None:
         result["regimes"][regime] = dict(
             settings=en.ENTROPY_REGIMES[regime], wall_seconds=run.seconds, cpu_seconds=time.process_time() - c0,
             arms={arm.label: {str(s): dataclasses.asdict(st[arm.label, s]) for s in args.seeds} for arm in run.treatments})
-        out = stored.save(name, result, code=[en.train_engan, en.mode_balance])  # after every regime
+        out = stored.save(name, result, code=CODE)  # after every regime
     print(f"wrote {out}")
 
 

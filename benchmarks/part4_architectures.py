@@ -28,6 +28,12 @@ ARCHS = {"conv": dict(arch="conv", ch=16, latent=32), "unet": dict(arch="unet", 
 SEEDS = (0, 1, 2)
 
 
+# the code whose behaviour the numbers record: every gantools function the script calls (stored.save
+# hashes them with the gantools code they reach)
+CODE = (ign.ign_loss, ign.train_ign_ensemble, digits.autoencoder, ign.apply_n, ign.reconstruction_error,
+        digits.sampler, digits.sharpness, metrics.digit_scores, data.digits, ensemble.VmapEnsemble)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=2000)
@@ -63,7 +69,7 @@ def main() -> None:
                       f"{' '.join(f'{v:.2f}' for v in r['sharpness'])} ({secs:.0f} s for 3 seeds)", flush=True)
     out = stored.save(args.name, dict(steps=args.steps, seeds=list(SEEDS), archs={a: ARCHS[a] for a in args.arch},
                                       settings=SETTINGS, threads=1, rows=rows),
-                      code=[ign.ign_loss, ign.train_ign_ensemble, digits.autoencoder])
+                      code=CODE)
     print(f"wrote {out}")
 
 

@@ -2,10 +2,13 @@
 
 Some tables of the book (a 39-run ablation, an 84-run entropy study) take many times a notebook's
 time budget. Their scripts in ``benchmarks/`` write the numbers to ``gantools/results/<name>.json``
-with :func:`save`, together with a SHA-1 of the code of the functions that produced them. A
-notebook shows such a table with :func:`load` and checks with :func:`is_current` that the stored
-run came from the code it imports: once someone changes what one of those functions does (editing
-a docstring or a comment does not count), the check fails until the benchmark is run again. The files ship with the package, so the pages also run on Colab.
+with :func:`save`, together with a SHA-1 of the code that produced them: the functions named, and
+every function, class and module-level constant of ``gantools`` they reach (:func:`code_closure`),
+so a change to a network, an optimiser or a sampler they call counts too. A notebook shows such a
+table with :func:`load` and checks with :func:`is_current` that the stored run came from the code it
+imports: once someone changes what any of that code does (editing a docstring or a comment does not
+count), the check fails until the benchmark is run again. The files ship with the package, so the
+pages also run on Colab.
 """
 from __future__ import annotations
 
@@ -15,30 +18,175 @@ import hashlib
 import inspect
 import json
 import platform
+import sys
 import textwrap
 from importlib import resources
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable, Sequence
 
-__all__ = ["source_sha1", "names", "path", "save", "load", "is_current"]
+__all__ = ["code_closure", "source_sha1", "names", "path", "save", "load", "code_of", "is_current"]
 
 
-def _code_text(obj: Callable | type) -> str:
-    """The code of ``obj`` without its docstrings, comments and layout (a dump of its syntax tree)."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)) and node.body:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
                 node.body = node.body[1:] or [ast.Pass()]
-    return ast.dump(tree)
+    return tree
+
+
+def _code_tree(obj: Callable | type) -> ast.AST:
+    return _strip_docstrings(ast.parse(textwrap.dedent(inspect.getsource(inspect.unwrap(obj)))))
+
+
+def _code_text(obj: Callable | type) -> str:
+    """The code of ``obj`` without its docstrings, comments and layout (a dump of its syntax tree)."""
+    return ast.dump(_code_tree(obj))
+
+
+_PACKAGE = __name__.split(".")[0]
+
+
+def _ours(module_name: str | None) -> bool:
+    return bool(module_name) and (module_name == _PACKAGE or module_name.startswith(_PACKAGE + "."))
+
+
+def _module_tree(module: ModuleType) -> ast.Module:
+    return ast.parse(inspect.getsource(module))
+
+
+def _constant_node(module: ModuleType, name: str) -> tuple[ModuleType, ast.stmt] | None:
+    """The top-level statement of ``module`` (or the module it imports ``name`` from) binding ``name``."""
+    for _ in range(8):  # follow `from .x import name` a few levels
+        tree = _module_tree(module)
+        source = None
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+                return module, stmt
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == name:
+                return module, stmt
+            if isinstance(stmt, ast.ImportFrom) and any((a.asname or a.name) == name for a in stmt.names):
+                base = module.__name__ if module.__name__ == _PACKAGE else module.__name__.rsplit(".", 1)[0]
+                target = stmt.module if not stmt.level else ".".join([base] + ([stmt.module] if stmt.module else []))
+                source = sys.modules.get(target or "")
+        if source is None or not _ours(source.__name__):
+            return None
+        module = source
+    return None
+
+
+def _local_imports(tree: ast.AST, module: ModuleType) -> dict[str, Any]:
+    """Names bound by the ``import`` statements inside ``tree`` (a function importing lazily)."""
+    import importlib
+
+    bound: dict[str, Any] = {}
+    package = module.__name__ if hasattr(module, "__path__") else module.__name__.rpartition(".")[0]
+    for node in ast.walk(tree):
+        try:
+            if isinstance(node, ast.ImportFrom):
+                name = ("." * node.level + (node.module or "")) if node.level else node.module
+                source = importlib.import_module(name, package=package if node.level else None)
+                for alias in node.names:
+                    if alias.name != "*" and hasattr(source, alias.name):
+                        bound[alias.asname or alias.name] = getattr(source, alias.name)
+                    elif alias.name != "*":  # a submodule: from . import data
+                        bound[alias.asname or alias.name] = importlib.import_module(f"{source.__name__}.{alias.name}")
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        bound[alias.asname] = importlib.import_module(alias.name)
+        except ImportError:
+            continue
+    return bound
+
+
+def code_closure(*objects: Callable | type) -> dict[str, str]:
+    """The code of ``objects`` and of everything in ``gantools`` they reach, by qualified name.
+
+    Starting from ``objects``, every name in their code that resolves to a function or class defined
+    in ``gantools`` (``mode_balance``, ``nets.EnsembleMLP``, ``data.sample``) or to a module-level
+    constant of a ``gantools`` module (a table of activations, a default) is added, and so on from
+    there. Names resolve in the globals of the module that defines the code; a local variable that
+    shadows a global only adds that global, never drops code; ``import`` statements inside a function
+    count as well. Code outside ``gantools`` (torch, numpy) is not followed: its version is recorded
+    by :func:`save` instead; nor is code reached only through a string (``getattr(module, name)``).
+
+    Parameters
+    ----------
+    *objects : function or class
+        Where to start.
+
+    Returns
+    -------
+    dict of str to str
+        Qualified name (``module.name``; ``module:NAME`` for a constant) to the dump of its syntax
+        tree without docstrings, in the order found.
+    """
+    found: dict[str, str] = {}
+    todo: list[tuple[Any, ModuleType, ast.AST, str]] = []
+
+    def visit_object(obj: Any) -> None:
+        obj = inspect.unwrap(obj) if callable(obj) else obj
+        key = f"{obj.__module__}.{obj.__qualname__}"
+        if key in found:
+            return
+        tree = _code_tree(obj)
+        found[key] = ast.dump(tree)
+        todo.append((obj, sys.modules[obj.__module__], tree, key))
+
+    def visit_constant(module: ModuleType, name: str) -> None:
+        hit = _constant_node(module, name)
+        if hit is None:
+            return
+        home, stmt = hit
+        key = f"{home.__name__}:{name}"
+        if key in found:
+            return
+        found[key] = ast.dump(stmt)
+        todo.append((None, home, stmt, key))
+
+    def resolve(value: Any, module: ModuleType, name: str | None) -> None:
+        if isinstance(value, ModuleType):
+            return
+        if (inspect.isfunction(value) or inspect.isclass(value)) and _ours(getattr(value, "__module__", None)):
+            visit_object(value)
+        elif name is not None and not callable(value) and _ours(module.__name__):
+            visit_constant(module, name)
+
+    for obj in objects:
+        visit_object(obj)
+    while todo:
+        _, module, tree, _ = todo.pop(0)
+        scope = {**vars(module), **_local_imports(tree, module)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id in scope:
+                resolve(scope[node.id], module, node.id)
+            elif isinstance(node, ast.Attribute):  # mod.name or mod.sub.name with mod one of ours
+                chain, base = [node.attr], node.value
+                while isinstance(base, ast.Attribute):
+                    chain.append(base.attr)
+                    base = base.value
+                if not isinstance(base, ast.Name) or not isinstance(scope.get(base.id), ModuleType):
+                    continue
+                owner: Any = scope[base.id]
+                for part in reversed(chain):
+                    if not isinstance(owner, ModuleType) or not _ours(owner.__name__) or not hasattr(owner, part):
+                        owner = None
+                        break
+                    parent, owner = owner, getattr(owner, part)
+                if owner is not None:
+                    resolve(owner, parent, chain[0])
+    return found
 
 
 def source_sha1(*objects: Callable | type) -> str:
-    """SHA-1 of the code of ``objects``: their syntax trees without docstrings and comments.
+    """SHA-1 of the code of ``objects`` and of the ``gantools`` code they reach.
 
-    Editing a docstring, a comment or the layout of the code leaves it unchanged; any change to
-    what the code does (a statement, a default value, a name) changes it.
+    The syntax trees of :func:`code_closure` without docstrings and comments: editing a docstring,
+    a comment or the layout of the code leaves it unchanged; any change to what the code does (a
+    statement, a default value, a name), in ``objects`` or in a helper they call, changes it.
 
     Parameters
     ----------
@@ -57,7 +205,8 @@ def source_sha1(*objects: Callable | type) -> str:
     """
     if not objects:
         raise ValueError("source_sha1 needs at least one function or class")
-    return hashlib.sha1("\n".join(_code_text(o) for o in objects).encode()).hexdigest()
+    closure = code_closure(*objects)
+    return hashlib.sha1("\n".join(f"{k}\n{v}" for k, v in closure.items()).encode()).hexdigest()
 
 
 def _folder() -> Path:
@@ -151,19 +300,59 @@ def load(name: str) -> dict[str, Any]:
     return json.loads(p.read_text())
 
 
+def code_of(result: dict[str, Any]) -> list[Callable | type]:
+    """The functions and classes whose code ``result`` records, imported by their qualified names.
+
+    Parameters
+    ----------
+    result : dict
+        As returned by :func:`load`.
+
+    Returns
+    -------
+    list of function or class
+        In the order :func:`save` was given them.
+
+    Raises
+    ------
+    ValueError
+        If ``result`` records no code, or a name no longer exists (the message names it).
+    """
+    import importlib
+
+    names_ = result.get("code")
+    if not names_:
+        raise ValueError("the result records no code (it was not written by gantools.stored.save)")
+    out = []
+    for qualified in names_:
+        module, _, name = qualified.rpartition(".")
+        try:
+            out.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError, ValueError):
+            raise ValueError(f"the stored result's code {qualified!r} no longer exists") from None
+    return out
+
+
 def is_current(result: dict[str, Any], *code: Callable | type) -> bool:
-    """Whether ``result`` was produced by the present source of ``code``.
+    """Whether ``result`` was produced by the present code.
 
     Parameters
     ----------
     result : dict
         As returned by :func:`load`.
     *code : function or class
-        The same functions, in the same order, that were passed to :func:`save`.
+        The same functions, in the same order, that were passed to :func:`save`; by default those
+        ``result`` names (:func:`code_of`).
 
     Returns
     -------
     bool
-        ``True`` when the stored SHA-1 equals :func:`source_sha1` of ``code`` now.
+        ``True`` when the stored SHA-1 equals :func:`source_sha1` of that code now (and of the
+        ``gantools`` code it reaches); ``False`` also when a recorded name no longer exists.
     """
+    if not code:
+        try:
+            code = tuple(code_of(result))
+        except ValueError:
+            return False
     return result.get("source_sha1") == source_sha1(*code)
