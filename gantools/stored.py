@@ -17,6 +17,7 @@ import datetime
 import hashlib
 import inspect
 import json
+import os
 import platform
 import sys
 import textwrap
@@ -37,8 +38,24 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+_TREES: dict[tuple, ast.AST] = {}  # parsed code, keyed by where it lives and its file's state
+
+
+def _file_state(module_name: str) -> tuple:
+    path_ = getattr(sys.modules.get(module_name), "__file__", None)
+    try:
+        st = os.stat(path_) if path_ else None
+    except OSError:
+        st = None
+    return (path_, st.st_mtime_ns, st.st_size) if st else (path_, None, None)
+
+
 def _code_tree(obj: Callable | type) -> ast.AST:
-    return _strip_docstrings(ast.parse(textwrap.dedent(inspect.getsource(inspect.unwrap(obj)))))
+    obj = inspect.unwrap(obj)
+    key = ("code", obj.__module__, obj.__qualname__, _file_state(obj.__module__))
+    if key not in _TREES:
+        _TREES[key] = _strip_docstrings(ast.parse(textwrap.dedent(inspect.getsource(obj))))
+    return _TREES[key]
 
 
 def _code_text(obj: Callable | type) -> str:
@@ -54,7 +71,10 @@ def _ours(module_name: str | None) -> bool:
 
 
 def _module_tree(module: ModuleType) -> ast.Module:
-    return ast.parse(inspect.getsource(module))
+    key = ("module", module.__name__, _file_state(module.__name__))
+    if key not in _TREES:
+        _TREES[key] = ast.parse(inspect.getsource(module))
+    return _TREES[key]  # type: ignore[return-value]
 
 
 def _constant_node(module: ModuleType, name: str) -> tuple[ModuleType, ast.stmt] | None:
