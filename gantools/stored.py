@@ -145,7 +145,7 @@ def code_closure(*objects: Callable | type) -> dict[str, str]:
         tree without docstrings, in the order found.
     """
     found: dict[str, str] = {}
-    todo: list[tuple[Any, ModuleType, ast.AST, str]] = []
+    todo: list[tuple[ModuleType, ast.AST]] = []  # code whose names are still to follow
 
     def visit_object(obj: Any) -> None:
         obj = inspect.unwrap(obj) if callable(obj) else obj
@@ -154,7 +154,7 @@ def code_closure(*objects: Callable | type) -> dict[str, str]:
             return
         tree = _code_tree(obj)
         found[key] = ast.dump(tree)
-        todo.append((obj, sys.modules[obj.__module__], tree, key))
+        todo.append((sys.modules[obj.__module__], tree))
 
     def visit_constant(module: ModuleType, name: str) -> None:
         hit = _constant_node(module, name)
@@ -165,12 +165,15 @@ def code_closure(*objects: Callable | type) -> dict[str, str]:
         if key in found:
             return
         found[key] = ast.dump(stmt)
-        todo.append((None, home, stmt, key))
+        todo.append((home, stmt))
 
     def resolve(value: Any, module: ModuleType, name: str | None) -> None:
         if isinstance(value, ModuleType):
             return
-        if (inspect.isfunction(value) or inspect.isclass(value)) and _ours(getattr(value, "__module__", None)):
+        if inspect.isfunction(value) and value.__name__ == "<lambda>":  # bound by an assignment
+            if name is not None and _ours(module.__name__):
+                visit_constant(module, name)
+        elif (inspect.isfunction(value) or inspect.isclass(value)) and _ours(getattr(value, "__module__", None)):
             visit_object(value)
         elif name is not None and not callable(value) and _ours(module.__name__):
             visit_constant(module, name)
@@ -178,7 +181,7 @@ def code_closure(*objects: Callable | type) -> dict[str, str]:
     for obj in objects:
         visit_object(obj)
     while todo:
-        _, module, tree, _ = todo.pop(0)
+        module, tree = todo.pop(0)
         scope = {**vars(module), **_local_imports(tree, module)}
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and node.id in scope:

@@ -115,6 +115,25 @@ def test_closure_follows_helpers_and_constants(tmp_path):
         sys.modules.pop("gantools._probe", None)
 
 
+def test_closure_tells_module_level_lambdas_apart(tmp_path):
+    src = "A = lambda x: x + 1\nB = lambda x: x * {k}\n\n\ndef top(x):\n    return A(x) + B(x)\n"
+    shas = []
+    try:
+        for k in (2, 3):
+            (tmp_path / f"v{k}").mkdir()
+            (tmp_path / f"v{k}" / "_probe.py").write_text(src.format(k=k))
+            spec = importlib.util.spec_from_file_location("gantools._probe", tmp_path / f"v{k}" / "_probe.py")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["gantools._probe"] = module
+            spec.loader.exec_module(module)
+            assert list(stored.code_closure(module.top)) == ["gantools._probe.top", "gantools._probe:A",
+                                                              "gantools._probe:B"]
+            shas.append(stored.source_sha1(module.top))
+    finally:
+        sys.modules.pop("gantools._probe", None)
+    assert shas[0] != shas[1]
+
+
 def test_closure_of_the_energy_gan_reaches_its_parts():
     closure = stored.code_closure(energy.train_engan, energy.engan_balance)
     for part in ("gantools.nets.EnsembleMLP", "gantools.energy._MaskedAdam", "gantools.nets:ACTIVATIONS",
