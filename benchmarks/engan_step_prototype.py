@@ -28,8 +28,10 @@ from gantools import data
 def layout(sizes):
     out, o = [], 0
     for i, j in zip(sizes[:-1], sizes[1:]):
-        out.append((o, i, j)); o += i * j + j
+        out.append((o, i, j))
+        o += i * j + j
     return out, o
+
 
 def init(M, sizes, gen):
     lay, P = layout(sizes)
@@ -38,6 +40,7 @@ def init(M, sizes, gen):
         b = 1 / math.sqrt(i)
         flat[:, o:o + i * j + j].uniform_(-b, b, generator=gen)
     return flat.requires_grad_(True), lay
+
 
 def forward(flat, lay, x, act):
     M = x.shape[0]
@@ -50,30 +53,40 @@ def forward(flat, lay, x, act):
             h = act(h)
     return h
 
+
 class Adam:
+    """Adam on one flat parameter buffer (no weight decay), one learning rate for all members."""
+
     def __init__(self, p, betas=(0.5, 0.9), eps=1e-8):
         self.p, (self.b1, self.b2), self.eps = p, betas, eps
-        self.m = torch.zeros_like(p); self.v = torch.zeros_like(p); self.t = 0
+        self.m, self.v, self.t = torch.zeros_like(p), torch.zeros_like(p), 0
+
     @torch.no_grad()
     def step(self, lr):
         self.t += 1
         g = self.p.grad
-        self.m.lerp_(g, 1 - self.b1); self.v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
+        self.m.lerp_(g, 1 - self.b1)
+        self.v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
         denom = (self.v / (1 - self.b2 ** self.t)).sqrt_().add_(self.eps)
         self.p.addcdiv_(self.m, denom, value=-lr / (1 - self.b1 ** self.t))
         self.p.grad = None
+
 
 def train(M, steps, B=128, seed=0):
     gen = torch.Generator().manual_seed(seed)
     U, lu = init(M, [2, 64, 64, 1], gen)
     G, lg = init(M, [2, 128, 128, 128, 2], gen)
     ou, og = Adam(U), Adam(G)
-    lrelu = lambda h: F.leaky_relu(h, 0.2)
-    centers = data.mode_centers("25gaussians"); sig = data.mode_sigma("25gaussians")
+    def lrelu(h):
+        return F.leaky_relu(h, 0.2)
+
+    centers, sig = data.mode_centers("25gaussians"), data.mode_sigma("25gaussians")
     K = centers.shape[0]
+
     def real():
         idx = torch.randint(K, (M, B), generator=gen)
         return centers[idx] + sig * torch.randn(M, B, 2, generator=gen)
+
     for step in range(steps):
         frac = 1 - step / steps
         for _ in range(2):
@@ -95,6 +108,7 @@ def train(M, steps, B=128, seed=0):
         if step % 100 == 0 and not torch.isfinite(loss):
             raise RuntimeError(f"diverged at step {step}")
     return U, lu, G, lg
+
 
 if __name__ == "__main__":
     M = int(sys.argv[1]) if len(sys.argv) > 1 else 3

@@ -15,6 +15,8 @@ from __future__ import annotations
 import ast
 import datetime
 import hashlib
+import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -88,26 +90,32 @@ def _constant_node(module: ModuleType, name: str) -> tuple[ModuleType, ast.stmt]
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == name:
                 return module, stmt
             if isinstance(stmt, ast.ImportFrom) and any((a.asname or a.name) == name for a in stmt.names):
-                base = module.__name__ if module.__name__ == _PACKAGE else module.__name__.rsplit(".", 1)[0]
-                target = stmt.module if not stmt.level else ".".join([base] + ([stmt.module] if stmt.module else []))
-                source = sys.modules.get(target or "")
+                source = _import_source(stmt, module)
         if source is None or not _ours(source.__name__):
             return None
         module = source
     return None
 
 
+def _import_source(node: ast.ImportFrom, module: ModuleType) -> ModuleType | None:
+    """The module that ``from ... import`` statement ``node``, written in ``module``, imports from."""
+    package = module.__name__ if hasattr(module, "__path__") else module.__name__.rpartition(".")[0]
+    try:
+        name = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level else node.module
+        return importlib.import_module(name or "")
+    except (ImportError, ValueError):
+        return None
+
+
 def _local_imports(tree: ast.AST, module: ModuleType) -> dict[str, Any]:
     """Names bound by the ``import`` statements inside ``tree`` (a function importing lazily)."""
-    import importlib
-
     bound: dict[str, Any] = {}
-    package = module.__name__ if hasattr(module, "__path__") else module.__name__.rpartition(".")[0]
     for node in ast.walk(tree):
         try:
             if isinstance(node, ast.ImportFrom):
-                name = ("." * node.level + (node.module or "")) if node.level else node.module
-                source = importlib.import_module(name, package=package if node.level else None)
+                source = _import_source(node, module)
+                if source is None:
+                    continue
                 for alias in node.names:
                     if alias.name != "*" and hasattr(source, alias.name):
                         bound[alias.asname or alias.name] = getattr(source, alias.name)
@@ -341,8 +349,6 @@ def code_of(result: dict[str, Any]) -> list[Callable | type]:
     ValueError
         If ``result`` records no code, or a name no longer exists (the message names it).
     """
-    import importlib
-
     names_ = result.get("code")
     if not names_:
         raise ValueError("the result records no code (it was not written by gantools.stored.save)")
