@@ -19,11 +19,11 @@ import time
 
 import torch
 
-from gantools import data, digits, ensemble, ign, metrics, stored
+from gantools import data, digits, ensemble, ign, metrics, stored, train
 
 SEEDS = tuple(range(6))
 # the code whose behaviour the stored numbers record (Part IV, notebook 4 checks it is current)
-CODE = (ign.ign_loss, ign.train_ign_ensemble, digits.autoencoder, digits.gan_pair, ensemble.train_gan_stacked,
+CODE = (ign.ign_loss, ign.train_ign_ensemble, digits.autoencoder, digits.gan_pair, train.train_gan_stacked,
         # and every other gantools function the script calls
         digits.stacked_autoencoders, digits.stacked_gan_pairs, digits.sampler, digits.score_samples, metrics.digit_scores,
         data.digits)
@@ -58,7 +58,7 @@ def main() -> None:
     for lr in (2e-4, 1e-3):
         cov = {}
         G, D = digits.stacked_gan_pairs(SEEDS)
-        gr = ensemble.train_gan_stacked(G, D, sample_real, z_dim=32, steps=args.steps, lr_d=lr, lr_g=lr,
+        gr = train.train_gan_stacked(G, D, sample_real, z_dim=32, steps=args.steps, lr_d=lr, lr_g=lr,
                                         log_every=500, callback=tracker(cov, z_lat))
         with torch.no_grad():
             out = G(z_lat)

@@ -325,13 +325,13 @@ def stacked_autoencoders(seeds, *, hidden: int = 256, latent: int = 32):
 
     Returns
     -------
-    gantools.ensemble.StackedSequential
+    gantools.ensemble.EnsembleMLP
         Maps ``(M, n, 64) -> (M, n, 64)``; ``.member(m)`` returns member ``m`` as a standalone
         ``autoencoder("mlp")``-shaped network.
     """
-    from .ensemble import StackedSequential
+    from .ensemble import EnsembleMLP
 
-    return StackedSequential([autoencoder("mlp", hidden=hidden, latent=latent, seed=int(s)) for s in seeds])
+    return EnsembleMLP.stack([autoencoder("mlp", hidden=hidden, latent=latent, seed=int(s)) for s in seeds])
 
 
 def stacked_gan_pairs(seeds, *, hidden: int = 256, latent: int = 32):
@@ -346,14 +346,14 @@ def stacked_gan_pairs(seeds, *, hidden: int = 256, latent: int = 32):
 
     Returns
     -------
-    tuple of gantools.ensemble.StackedSequential
+    tuple of gantools.ensemble.EnsembleMLP
         ``(G, D)``: ``(M, n, latent) -> (M, n, 64)`` and ``(M, n, 64) -> (M, n, 1)``, for
-        :func:`gantools.ensemble.train_gan_stacked`.
+        :func:`gantools.train.train_gan_stacked`.
     """
-    from .ensemble import StackedSequential
+    from .ensemble import EnsembleMLP
 
     pairs = [gan_pair(hidden=hidden, latent=latent, seed=int(s)) for s in seeds]
-    return StackedSequential([p[0] for p in pairs]), StackedSequential([p[1] for p in pairs])
+    return EnsembleMLP.stack([p[0] for p in pairs]), EnsembleMLP.stack([p[1] for p in pairs])
 
 
 def blends(x: torch.Tensor, labels: torch.Tensor, n: int, *, seed: int = 0) -> torch.Tensor:

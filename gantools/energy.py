@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._validate import check_int, check_name, check_points, check_positive, make_generator
-from .nets import EnsembleMLP
+from .ensemble import EnsembleMLP
 from .entropy import jsd_mi_lower_bound
 from .errors import DivergenceError
 
@@ -414,7 +414,7 @@ def train_engan(
     With ``decay`` both learning rates at generator step :math:`t` of :math:`S` are
     :math:`\mathrm{lr}\,(1 - t/S)`.
 
-    All members run in one batched computation (:class:`gantools.nets.EnsembleMLP`); their
+    All members run in one batched computation (:class:`gantools.ensemble.EnsembleMLP`); their
     losses are summed, which leaves each member's gradient its own, and a per-member Adam
     (learning rate and on/off switch per member) lets arms with different ``u_steps``, ``steps``,
     schedules, penalties and learning rates share the batch. Member ``(t, s)`` initialises its

@@ -419,7 +419,7 @@ class StackedMonoFlowRun:
 
     Attributes
     ----------
-    G, D : gantools.ensemble.StackedSequential
+    G, D : gantools.ensemble.EnsembleMLP
         The trained stacked generators and discriminators (``M`` members).
     loss : list of str
         Member -> generator objective (``"h"`` or ``"distill"``).
@@ -442,7 +442,7 @@ def train_monoflow_stacked(G: nn.Module, D: nn.Module,
                            seed: int | torch.Generator | None = 0) -> StackedMonoFlowRun:
     r""":func:`train_monoflow` for ``M`` independent runs side by side, each with its own objective.
 
-    ``G`` and ``D`` are :class:`gantools.ensemble.StackedSequential` networks of ``M`` members.
+    ``G`` and ``D`` are :class:`gantools.ensemble.EnsembleMLP` networks of ``M`` members.
     Each iteration: one logistic-loss Adam step for every discriminator, then ``g_steps[m]``
     generator steps on fresh latents for member :math:`m` (members with fewer steps sit out the
     remaining sub-steps: their parameters and Adam moments do not change), member :math:`m` minimising
@@ -459,9 +459,9 @@ def train_monoflow_stacked(G: nn.Module, D: nn.Module,
 
     Parameters
     ----------
-    G : StackedSequential
+    G : EnsembleMLP
         ``(M, n, z_dim) -> (M, n, d)``.
-    D : StackedSequential
+    D : EnsembleMLP
         ``(M, n, d) -> (M, n, 1)`` logits.
     sample_real : callable
         ``sample_real(k, generator) -> (k, d)``.

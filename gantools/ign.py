@@ -400,7 +400,7 @@ class IGNEnsembleRun:
     ----------
     f : nn.Module
         The trained stacked networks, ``(M, n, d) -> (M, n, d)``
-        (a :class:`gantools.ensemble.StackedSequential`); ``f.member(m)`` is run ``m`` alone.
+        (a :class:`gantools.ensemble.EnsembleMLP`); ``f.member(m)`` is run ``m`` alone.
     settings : list of dict
         Per member: ``lam_rec``, ``lam_idem``, ``lam_tight``, ``clamp`` (``None`` for none).
     history : dict of str to list
@@ -499,7 +499,7 @@ def train_ign_ensemble(
     f : nn.Module
         Stacked networks ``(M, n, d) -> (M, n, d)`` with an ``n_members`` attribute, e.g.
         :func:`gantools.digits.stacked_autoencoders` or a
-        :class:`gantools.ensemble.StackedSequential` of :func:`gantools.nets.mlp`.
+        :class:`gantools.ensemble.EnsembleMLP` of :func:`gantools.nets.mlp`.
     sample_real : callable
         ``sample_real(n, generator)`` returns ``n`` real samples, shape ``(n, d)``.
     steps, batch : int

@@ -1,7 +1,7 @@
 r"""The post's two remedies on real networks: slight L2 on the discriminator, EMA of the weights (Part I).
 
 Two batched experiments, each a set of independent runs trained side by side as members of
-:class:`gantools.nets.EnsembleMLP` (a loss *summed* over members gives every member exactly the
+:class:`gantools.ensemble.EnsembleMLP` (a loss *summed* over members gives every member exactly the
 gradient of its own loss, and Adam is elementwise, so the members are independent runs):
 
 - :func:`train_gan_ensemble`: a non-saturating MLP GAN on a 2-D toy mixture, one member per
@@ -27,7 +27,7 @@ from ._validate import check_int, check_positive, make_generator
 from .data import digits as _digits
 from .data import sample as _sample
 from .errors import DivergenceError
-from .nets import EnsembleMLP
+from .ensemble import EnsembleMLP
 from .train import ema_model
 
 __all__ = ["GANEnsembleRun", "train_gan_ensemble", "ClassifierEnsembleRun", "train_classifier_ensemble",

@@ -134,7 +134,7 @@ def code_closure(*objects: Callable | type) -> dict[str, str]:
     """The code of ``objects`` and of everything in ``gantools`` they reach, by qualified name.
 
     Starting from ``objects``, every name in their code that resolves to a function or class defined
-    in ``gantools`` (``mode_balance``, ``nets.EnsembleMLP``, ``data.sample``) or to a module-level
+    in ``gantools`` (``mode_balance``, ``ensemble.EnsembleMLP``, ``data.sample``) or to a module-level
     constant of a ``gantools`` module (a table of activations, a default) is added, and so on from
     there. Names resolve in the globals of the module that defines the code; a local variable that
     shadows a global only adds that global, never drops code; ``import`` statements inside a function

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+import time
+from typing import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from ._validate import check_int, check_name, check_positive, make_generator
+from .ensemble import EnsembleMLP, MemberOptimizer, MemberStreams, per_member
 from .errors import DivergenceError
 from .losses import GAN_LOSSES, d_loss, g_loss, zero_centred_penalty
 
-__all__ = ["GANRun", "check_finite_value", "ema_model", "train_gan"]
+__all__ = ["GANRun", "StackedGANRun", "check_finite_value", "ema_model", "train_gan", "train_gan_stacked"]
 
 
 def check_finite_value(value: torch.Tensor | float, *, where: str) -> float:
@@ -239,3 +242,146 @@ def train_gan(
             history["d_loss"].append(ld_v)
             history["g_loss"].append(lg_v)
     return GANRun(G=G, D=D, emas=emas, history=history)
+
+
+@dataclass
+class StackedGANRun:
+    """What :func:`train_gan_stacked` returns.
+
+    Attributes
+    ----------
+    G, D : EnsembleMLP
+        The trained stacked generators and critics.
+    history : dict of str to list
+        ``"step"`` and, per logged step, ``"d_loss"`` and ``"g_loss"`` as lists of ``M`` floats.
+    seconds : float
+        Wall-clock training time.
+    """
+
+    G: EnsembleMLP
+    D: EnsembleMLP
+    history: dict[str, list] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def train_gan_stacked(
+    G: EnsembleMLP,
+    D: EnsembleMLP,
+    sample_real: Callable[[int, torch.Generator], torch.Tensor],
+    *,
+    z_dim: int,
+    steps: int,
+    batch: int = 128,
+    lr_d: float = 2e-4,
+    lr_g: float = 2e-4,
+    betas: tuple[float, float] = (0.5, 0.999),
+    r1: float | Sequence[float] = 0.0,
+    seeds: Sequence[int] | None = None,
+    device: torch.device | str | None = None,
+    log_every: int = 100,
+    callback: Callable[[int, EnsembleMLP], None] | None = None,
+) -> StackedGANRun:
+    r"""Train ``M`` non-saturating GANs side by side (one critic step, then one generator step).
+
+    Member :math:`m` minimises, on its own batch,
+
+    .. math::
+
+       L_D^{(m)} = \mathbb E_x \operatorname{softplus}(-D_m(x)) + \mathbb E_z
+       \operatorname{softplus}(D_m(G_m(z))) + \gamma_m\,\mathbb E_x \lVert\nabla_x D_m(x)\rVert^2,
+       \qquad L_G^{(m)} = \mathbb E_z \operatorname{softplus}(-D_m(G_m(z))),
+
+    the losses of :func:`gantools.train.train_gan` with ``loss="ns"``, ``d_steps=1`` and
+    ``r1`` :math:`=\gamma_m`; the sums over members are minimised by Adam.
+
+    Parameters
+    ----------
+    G : EnsembleMLP
+        ``M`` generators, ``(M, n, z_dim) -> (M, n, d)``.
+    D : EnsembleMLP
+        ``M`` critics, ``(M, n, d) -> (M, n, 1)`` (logits).
+    sample_real : callable
+        ``sample_real(n, generator)`` returns ``n`` real points, shape ``(n, d)``; each member
+        gets its own ``batch`` of them per step.
+    z_dim, steps, batch : int
+        Latent dimension, training steps, batch per member.
+    lr_d, lr_g : float
+        Adam learning rates.
+    betas : tuple of float
+        Adam's betas.
+    r1 : float or sequence of float
+        R1 weight :math:`\gamma`, one for all or one per member.
+    seeds : sequence of int, optional
+        One seed per member for its own data and noise stream (:class:`gantools.ensemble.MemberStreams`;
+        default ``0..M-1``); the initialisations are the members' own. Member ``m`` trained in a
+        batch is the same run as member ``m`` trained alone with ``seeds=[seeds[m]]``.
+    device : torch.device or str, optional
+        Where to train (default: where ``G``'s parameters are).
+    log_every : int
+        Logging period; ``callback(step, G)`` is called at every logged step and at the end.
+    callback : callable, optional
+        Called as ``callback(step, G)`` (no gradient) for evaluations during training.
+
+    Returns
+    -------
+    StackedGANRun
+        The trained networks and the loss history.
+
+    Raises
+    ------
+    DivergenceError
+        If a member's loss becomes NaN or infinite (the message names the member and step).
+    """
+    check_int(z_dim, "z_dim")
+    check_int(steps, "steps")
+    check_int(batch, "batch")
+    check_int(log_every, "log_every")
+    check_positive(lr_d, "lr_d")
+    check_positive(lr_g, "lr_g")
+    M = G.n_members
+    if D.n_members != M:
+        raise ValueError(f"G has {M} members, D has {D.n_members}")
+    gamma = per_member(r1, M, "r1")
+    if (gamma < 0).any():
+        raise ValueError("r1 must be non-negative")
+    seeds = list(range(M)) if seeds is None else [int(s) for s in seeds]
+    if len(seeds) != M:
+        raise ValueError(f"seeds must hold one seed per member ({M}), got {len(seeds)}")
+    device = next(G.parameters()).device if device is None else torch.device(device)
+    G.to(device)
+    D.to(device)
+    gamma = gamma.to(device)
+    streams = MemberStreams(seeds, device=device)
+    opt_d = MemberOptimizer(D.parameters(), lr=lr_d, betas=betas)
+    opt_g = MemberOptimizer(G.parameters(), lr=lr_g, betas=betas)
+    history: dict[str, list] = {"step": [], "d_loss": [], "g_loss": []}
+    t0 = time.perf_counter()
+    for step in range(steps):
+        x = streams.sample(sample_real, batch)
+        with torch.no_grad():
+            fake = G(streams.randn(batch, z_dim))
+        if gamma.any():
+            x = x.detach().requires_grad_(True)
+        d_real = D(x)
+        ld = (F.softplus(-d_real).mean((1, 2)) + F.softplus(D(fake)).mean((1, 2)))
+        if gamma.any():
+            (grad,) = torch.autograd.grad(d_real.sum(), x, create_graph=True)
+            ld = ld + gamma * grad.pow(2).sum(-1).mean(1)
+        opt_d.zero_grad()
+        ld.sum().backward()
+        opt_d.step()
+        lg = F.softplus(-D(G(streams.randn(batch, z_dim)))).mean((1, 2))
+        opt_g.zero_grad()
+        lg.sum().backward()
+        opt_g.step()
+        bad = ~(torch.isfinite(ld) & torch.isfinite(lg))
+        if bad.any():
+            raise DivergenceError(f"stacked GAN: member {int(bad.nonzero()[0])} diverged at step {step}")
+        if step % log_every == 0 or step == steps - 1:
+            history["step"].append(step)
+            history["d_loss"].append(ld.detach().tolist())
+            history["g_loss"].append(lg.detach().tolist())
+            if callback is not None:
+                with torch.no_grad():
+                    callback(step, G)
+    return StackedGANRun(G=G, D=D, history=history, seconds=time.perf_counter() - t0)

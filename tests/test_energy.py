@@ -1,5 +1,5 @@
 """Unit tests of gantools.energy (grid likelihood, phases, EnGAN training, latent densities)
-and of gantools.nets.EnsembleMLP."""
+and of gantools.ensemble.EnsembleMLP."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,8 @@ import torch
 
 from gantools import data
 from gantools import energy as en
-from gantools.nets import EnsembleMLP, mlp
+from gantools.ensemble import EnsembleMLP
+from gantools.nets import mlp
 from gantools.errors import DivergenceError
 
 

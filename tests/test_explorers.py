@@ -111,7 +111,7 @@ def test_monoflow_one_g_step_distill_equals_h_loss():
 @pytest.mark.parametrize("clamp", [None, 1.5])
 def test_ensemble_loss_equals_ign_loss_per_member(clamp):
     settings = [xi.Setting(lam_tight=0.3, clamp=clamp, seed=0), xi.Setting(lam_rec=2.0, lam_tight=0.7, clamp=clamp, seed=1)]
-    f = xi.nets.EnsembleMLP(2, 2, 2, hidden=xi.HIDDEN, depth=xi.DEPTH, seeds=[0, 1])
+    f = xi.ensemble.EnsembleMLP(2, 2, 2, hidden=xi.HIDDEN, depth=xi.DEPTH, seeds=[0, 1])
     g = torch.Generator().manual_seed(0)
     x, z = torch.randn(2, 32, 2, generator=g), torch.randn(2, 32, 2, generator=g)
     totals = xi.ensemble_loss(f, x, z, settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gantools import data, digits, ensemble, ign, losses, nets
+from gantools import data, digits, ensemble, ign, losses, nets, train
 from gantools.errors import DivergenceError
 
 
@@ -29,9 +29,9 @@ def test_stacked_members_compute_what_the_single_networks_compute():
 
 def test_stacked_sequential_rejects_mixed_architectures():
     with pytest.raises(ValueError, match="layers"):
-        ensemble.StackedSequential([nets.mlp(2, 2, depth=1), nets.mlp(2, 2, depth=2)])
+        ensemble.EnsembleMLP.stack([nets.mlp(2, 2, depth=1), nets.mlp(2, 2, depth=2)])
     with pytest.raises(ValueError, match="at least one"):
-        ensemble.StackedSequential([])
+        ensemble.EnsembleMLP.stack([])
 
 
 @pytest.mark.parametrize("clamp", [None, 0.05, 1.0])
@@ -101,7 +101,7 @@ def test_train_ign_defaults_are_the_recipe():
 def test_train_gan_stacked_matches_single_losses_and_r1():
     G, D = digits.stacked_gan_pairs((0, 1), hidden=16, latent=4)
     x, _ = data.digits()
-    run = ensemble.train_gan_stacked(G, D, digits.sampler(x), z_dim=4, steps=4, batch=8, r1=[0.0, 1.0],
+    run = train.train_gan_stacked(G, D, digits.sampler(x), z_dim=4, steps=4, batch=8, r1=[0.0, 1.0],
                                      log_every=2)
     assert run.history["step"] == [0, 2, 3] and len(run.history["d_loss"][0]) == 2
     # the per-member R1 term is the single-network zero-centred penalty
@@ -112,7 +112,7 @@ def test_train_gan_stacked_matches_single_losses_and_r1():
         ref = losses.zero_centred_penalty(D.member(m), xs[m])
         torch.testing.assert_close(g[m].pow(2).sum(-1).mean(), ref.detach(), rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="members"):
-        ensemble.train_gan_stacked(G, digits.stacked_gan_pairs((0,), hidden=16, latent=4)[1],
+        train.train_gan_stacked(G, digits.stacked_gan_pairs((0,), hidden=16, latent=4)[1],
                                    digits.sampler(x), z_dim=4, steps=1)
 
 

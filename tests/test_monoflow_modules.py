@@ -87,14 +87,14 @@ def test_paper_lr_rule():
 
 def _stacked_pair(n_members, seeds):
     from gantools import nets
-    from gantools.ensemble import StackedSequential
+    from gantools.ensemble import EnsembleMLP
     Gs, Ds = [], []
     for s in seeds:
         torch.manual_seed(s)
         Gs.append(nets.mlp(2, 2, hidden=16, depth=2))
         Ds.append(nets.mlp(2, 1, hidden=16, depth=2))
     assert len(Gs) == n_members
-    return StackedSequential(Gs), StackedSequential(Ds)
+    return EnsembleMLP.stack(Gs), EnsembleMLP.stack(Ds)
 
 
 def test_member_adam_matches_torch_adam_and_leaves_inactive_members_alone():

@@ -136,7 +136,7 @@ def test_closure_tells_module_level_lambdas_apart(tmp_path):
 
 def test_closure_of_the_energy_gan_reaches_its_parts():
     closure = stored.code_closure(energy.train_engan, energy.engan_balance)
-    for part in ("gantools.nets.EnsembleMLP", "gantools.energy._MaskedAdam", "gantools.nets:ACTIVATIONS",
+    for part in ("gantools.ensemble.EnsembleMLP", "gantools.energy._MaskedAdam", "gantools.nets:ACTIVATIONS",
                  "gantools.data.mode_centers", "gantools.entropy.jsd_mi_lower_bound"):
         assert part in closure
     assert not any(k.startswith("torch") for k in closure)

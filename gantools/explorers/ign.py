@@ -1,7 +1,7 @@
 r"""Part IV explorer: a 2-D IGN's weights, the clamp and repeated application, and its trainer.
 
 The model is IGN's objective (:func:`gantools.ign.ign_loss`) on a small MLP
-:math:`f_\theta:\mathbb R^2\to\mathbb R^2` (:class:`gantools.nets.EnsembleMLP`, :data:`HIDDEN` units,
+:math:`f_\theta:\mathbb R^2\to\mathbb R^2` (:class:`gantools.ensemble.EnsembleMLP`, :data:`HIDDEN` units,
 :data:`DEPTH` hidden layers), trained with Adam (:math:`10^{-3}`, betas (0.5, 0.999)) on a toy data
 set, one batch of data :math:`x` and of noise :math:`z\sim\mathcal N(0,I)` per step (the
 objective with its three weights and the tanh clamp is written out at :func:`ensemble_loss`).
@@ -26,7 +26,7 @@ import torch
 from matplotlib.figure import Figure
 from torch.func import functional_call
 
-from .. import data, metrics, nets
+from .. import data, ensemble, metrics
 from .._validate import check_int, check_name, check_positive
 from ..errors import DivergenceError
 from ..plot import COLORS
@@ -88,7 +88,7 @@ def _delta(out: torch.Tensor, inp: torch.Tensor) -> torch.Tensor:
     return (out - inp).pow(2).mean(-1)
 
 
-def ensemble_loss(f: nets.EnsembleMLP, x: torch.Tensor, z: torch.Tensor, settings: Sequence[Setting]
+def ensemble_loss(f: ensemble.EnsembleMLP, x: torch.Tensor, z: torch.Tensor, settings: Sequence[Setting]
                   ) -> torch.Tensor:
     r"""Each member's IGN objective (:func:`gantools.ign.ign_loss`, form ``"copy"``), shape ``(M,)``.
 
@@ -110,7 +110,7 @@ def ensemble_loss(f: nets.EnsembleMLP, x: torch.Tensor, z: torch.Tensor, setting
 
     Parameters
     ----------
-    f : gantools.nets.EnsembleMLP
+    f : gantools.ensemble.EnsembleMLP
         ``M`` networks :math:`\mathbb R^2\to\mathbb R^2`.
     x, z : torch.Tensor, shape (M, n, 2)
         Each member's data and noise batch.
@@ -142,7 +142,7 @@ class IGNRuns:
 
     Attributes
     ----------
-    f : gantools.nets.EnsembleMLP
+    f : gantools.ensemble.EnsembleMLP
         The trained ensemble; ``f.member(m)`` is member ``m`` as a standalone network.
     settings : tuple of Setting
         Each member's setting.
@@ -150,7 +150,7 @@ class IGNRuns:
         The data set.
     """
 
-    f: nets.EnsembleMLP
+    f: ensemble.EnsembleMLP
     settings: tuple[Setting, ...]
     dataset: str
 
@@ -208,7 +208,7 @@ def train(settings: Sequence[Setting], *, dataset: str = "8gaussians", steps: in
     check_name(dataset, data.TOY_DATASETS, "toy dataset")
     check_int(steps, "steps")
     M = len(settings)
-    f = nets.EnsembleMLP(M, 2, 2, hidden=HIDDEN, depth=DEPTH, seeds=[s.seed for s in settings])
+    f = ensemble.EnsembleMLP(M, 2, 2, hidden=HIDDEN, depth=DEPTH, seeds=[s.seed for s in settings])
     opt = torch.optim.Adam(f.parameters(), lr=1e-3, betas=(0.5, 0.999), foreach=True)
     gens = [torch.Generator().manual_seed(1000 + s.seed) for s in settings]
     for step in range(steps):
