@@ -28,7 +28,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Sequence
 
-__all__ = ["code_closure", "source_sha1", "names", "path", "save", "load", "code_of", "is_current"]
+__all__ = ["code_closure", "source_sha1", "names", "path", "digest", "save", "load", "code_of", "is_intact",
+           "is_current", "RESULTS_DIR_ENV", "PROVENANCE"]
 
 
 def _strip_docstrings(tree: ast.AST) -> ast.AST:
@@ -215,9 +216,11 @@ def code_closure(*objects: Callable | type) -> dict[str, str]:
 def source_sha1(*objects: Callable | type) -> str:
     """SHA-1 of the code of ``objects`` and of the ``gantools`` code they reach.
 
-    The syntax trees of :func:`code_closure` without docstrings and comments: editing a docstring,
-    a comment or the layout of the code leaves it unchanged; any change to what the code does (a
-    statement, a default value, a name), in ``objects`` or in a helper they call, changes it.
+    The syntax trees of :func:`code_closure` without docstrings and comments, each under its name
+    without the module (so moving a function, unchanged, to another module keeps the SHA-1):
+    editing a docstring, a comment or the layout of the code leaves it unchanged; any change to
+    what the code does (a statement, a default value, a name), in ``objects`` or in a helper they
+    call, changes it.
 
     Parameters
     ----------
@@ -237,11 +240,30 @@ def source_sha1(*objects: Callable | type) -> str:
     if not objects:
         raise ValueError("source_sha1 needs at least one function or class")
     closure = code_closure(*objects)
-    return hashlib.sha1("\n".join(f"{k}\n{v}" for k, v in closure.items()).encode()).hexdigest()
+    return hashlib.sha1("\n".join(f"{_portable(k)}\n{v}" for k, v in closure.items()).encode()).hexdigest()
+
+
+def _portable(key: str) -> str:
+    """A closure key without its module: ``gantools.energy.train_engan`` -> ``train_engan``,
+    ``gantools.nets:ACTIVATIONS`` -> ``ACTIVATIONS``; moving code to another module keeps its hash."""
+    if ":" in key:
+        return key.partition(":")[2]
+    parts = key.split(".")
+    # the module part is every leading component that names a module of the package
+    for i in range(len(parts) - 1, 0, -1):
+        if ".".join(parts[:i]) in sys.modules:
+            return ".".join(parts[i:])
+    return key
+
+
+RESULTS_DIR_ENV = "GANTOOLS_RESULTS_DIR"
+"""Environment variable that sends :func:`save` and :func:`load` to another folder (a spot check's
+rerun writes there, never over the shipped results)."""
 
 
 def _folder() -> Path:
-    return Path(str(resources.files("gantools") / "results"))
+    other = os.environ.get(RESULTS_DIR_ENV)
+    return Path(other) if other else Path(str(resources.files("gantools") / "results"))
 
 
 def names() -> list[str]:
@@ -276,11 +298,46 @@ def path(name: str) -> Path:
     return _folder() / f"{name}.json"
 
 
-def save(name: str, result: dict[str, Any], *, code: Sequence[Callable | type]) -> Path:
-    """Write ``result`` as ``gantools/results/<name>.json`` with its provenance.
+PROVENANCE = ("code", "source_sha1", "command", "settings", "torch", "python", "machine", "date")
+"""Keys :func:`save` adds to a result, beside ``digest``."""
 
-    Adds ``code`` (qualified names), ``source_sha1`` (of their source), ``torch``, ``python``,
-    ``machine`` and ``date`` to a copy of ``result``.
+
+def _command() -> str:
+    """The command that is running, as a user would type it from the repository's root."""
+    script = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    root = Path(__file__).resolve().parents[1]
+    try:
+        shown = str(script.relative_to(root)) if script else "?"
+    except ValueError:
+        shown = str(script)
+    return " ".join(["python", shown, *sys.argv[1:]])
+
+
+def digest(result: dict[str, Any]) -> str:
+    """SHA-256 of a stored result's numbers, settings and provenance (every key but ``digest``).
+
+    Parameters
+    ----------
+    result : dict
+        As written by :func:`save` or returned by :func:`load`.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits; any edit of a number, a setting or the command changes it.
+    """
+    body = {k: v for k, v in result.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def save(name: str, result: dict[str, Any], *, code: Sequence[Callable | type],
+         settings: dict[str, Any] | None = None) -> Path:
+    """Write ``result`` as ``gantools/results/<name>.json`` with its provenance and digest.
+
+    Adds ``code`` (qualified names), ``source_sha1`` (of their code closure), ``command`` (the
+    command line that is running, from the repository's root), ``settings``, ``torch``,
+    ``python``, ``machine``, ``date`` and finally ``digest`` (:func:`digest`) to a copy of
+    ``result``. The folder is ``gantools/results`` unless :data:`RESULTS_DIR_ENV` names another.
 
     Parameters
     ----------
@@ -290,20 +347,33 @@ def save(name: str, result: dict[str, Any], *, code: Sequence[Callable | type]) 
         JSON-serialisable numbers of the run.
     code : sequence of function or class
         The functions whose behaviour the numbers record.
+    settings : dict, optional
+        The run's settings (e.g. ``vars(args)`` of the benchmark's parser); JSON-serialisable.
 
     Returns
     -------
     pathlib.Path
         The file written.
+
+    Raises
+    ------
+    ValueError
+        If ``result`` already uses a key that :func:`save` adds.
     """
     import torch
 
+    clash = sorted(set(result) & {*PROVENANCE, "digest"})
+    if clash:
+        raise ValueError(f"result keys {clash} are reserved for the provenance that save adds")
     out = path(name)
     meta = dict(code=[f"{o.__module__}.{o.__qualname__}" for o in code], source_sha1=source_sha1(*code),
-                torch=torch.__version__, python=platform.python_version(), machine=platform.machine(),
+                command=_command(), settings=dict(settings or {}), torch=torch.__version__,
+                python=platform.python_version(), machine=platform.machine(),
                 date=datetime.date.today().isoformat())
+    record = json.loads(json.dumps({**result, **meta}))   # as it will read back
+    record["digest"] = digest(record)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({**result, **meta}, indent=1) + "\n")
+    out.write_text(json.dumps(record, indent=1) + "\n")
     return out
 
 
@@ -331,8 +401,37 @@ def load(name: str) -> dict[str, Any]:
     return json.loads(p.read_text())
 
 
+def _find(qualified: str) -> Callable | type:
+    """Import ``module.qualname``; where the module no longer defines it, the one object of that
+    qualified name defined in a ``gantools`` module (code that moved keeps its record)."""
+    import pkgutil
+
+    module, _, name = qualified.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        pass
+    package = importlib.import_module(_PACKAGE)
+    hits = []
+    for info in pkgutil.walk_packages(package.__path__, _PACKAGE + "."):
+        try:
+            mod = importlib.import_module(info.name)
+        except ImportError:
+            continue
+        obj = getattr(mod, name, None)
+        if obj is not None and getattr(obj, "__module__", None) == info.name:
+            hits.append(obj)
+    if len(hits) != 1:
+        raise ValueError(f"the stored result's code {qualified!r} no longer exists"
+                         + (f" (found {len(hits)} candidates named {name!r})" if hits else ""))
+    return hits[0]
+
+
 def code_of(result: dict[str, Any]) -> list[Callable | type]:
     """The functions and classes whose code ``result`` records, imported by their qualified names.
+
+    A name whose module no longer defines it is looked up in every ``gantools`` module (moved code
+    keeps its record, and :func:`source_sha1` does not depend on the module either).
 
     Parameters
     ----------
@@ -347,23 +446,33 @@ def code_of(result: dict[str, Any]) -> list[Callable | type]:
     Raises
     ------
     ValueError
-        If ``result`` records no code, or a name no longer exists (the message names it).
+        If ``result`` records no code, or a name no longer exists anywhere (the message names it).
     """
     names_ = result.get("code")
     if not names_:
         raise ValueError("the result records no code (it was not written by gantools.stored.save)")
-    out = []
-    for qualified in names_:
-        module, _, name = qualified.rpartition(".")
-        try:
-            out.append(getattr(importlib.import_module(module), name))
-        except (ImportError, AttributeError, ValueError):
-            raise ValueError(f"the stored result's code {qualified!r} no longer exists") from None
-    return out
+    return [_find(q) for q in names_]
+
+
+def is_intact(result: dict[str, Any]) -> bool:
+    """Whether ``result``'s numbers, settings and provenance are as :func:`save` wrote them.
+
+    Parameters
+    ----------
+    result : dict
+        As returned by :func:`load`.
+
+    Returns
+    -------
+    bool
+        ``True`` when the stored ``digest`` equals :func:`digest` of the rest; ``False`` for an
+        edited record or one without a digest.
+    """
+    return isinstance(result.get("digest"), str) and result["digest"] == digest(result)
 
 
 def is_current(result: dict[str, Any], *code: Callable | type) -> bool:
-    """Whether ``result`` was produced by the present code.
+    """Whether ``result`` is intact and was produced by the present code.
 
     Parameters
     ----------
@@ -376,9 +485,12 @@ def is_current(result: dict[str, Any], *code: Callable | type) -> bool:
     Returns
     -------
     bool
-        ``True`` when the stored SHA-1 equals :func:`source_sha1` of that code now (and of the
-        ``gantools`` code it reaches); ``False`` also when a recorded name no longer exists.
+        ``True`` when the record is intact (:func:`is_intact`) and the stored SHA-1 equals
+        :func:`source_sha1` of that code now (and of the ``gantools`` code it reaches); ``False``
+        also when a recorded name no longer exists.
     """
+    if not is_intact(result):
+        return False
     if not code:
         try:
             code = tuple(code_of(result))

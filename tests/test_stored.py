@@ -52,14 +52,52 @@ def test_sha_depends_on_the_code_and_its_order():
 
 def test_save_load_and_is_current(tmp_path, monkeypatch):
     monkeypatch.setattr(stored, "_folder", lambda: tmp_path)
-    out = stored.save("unit_test-1", {"rows": [1, 2]}, code=[_f])
+    out = stored.save("unit_test-1", {"rows": [1, 2]}, code=[_f], settings={"steps": 3})
     assert out == tmp_path / "unit_test-1.json"
     res = stored.load("unit_test-1")
     assert res["rows"] == [1, 2] and res["code"] == [f"{__name__}._f"]
-    assert stored.is_current(res, _f)
+    assert res["settings"] == {"steps": 3} and res["command"].startswith("python ")
+    assert stored.is_intact(res) and stored.is_current(res, _f)
     assert not stored.is_current(res, _g)          # other code: stale
     assert not stored.is_current({"rows": []}, _f)  # no provenance: never current
     assert stored.names() == ["unit_test-1"]
+    with pytest.raises(ValueError, match="reserved"):
+        stored.save("unit_test-2", {"digest": 1}, code=[_f])
+
+
+def test_an_edited_record_is_neither_intact_nor_current(tmp_path, monkeypatch):
+    """Numbers, settings or the command edited by hand: the digest no longer matches."""
+    monkeypatch.setattr(stored, "_folder", lambda: tmp_path)
+    stored.save("unit_test-3", {"steps": 2000, "rows": [{"hq": 0.5}, {"hq": 0.7}]}, code=[_f],
+                settings={"steps": 2000})
+    res = stored.load("unit_test-3")
+    assert stored.is_current(res, _f)
+    for edit in (lambda r: r["rows"][1].update(hq=0.9), lambda r: r.update(steps=100),
+                 lambda r: r["settings"].update(steps=100), lambda r: r.update(command="python x.py"),
+                 lambda r: r.pop("digest")):
+        bad = json.loads(json.dumps(res))
+        edit(bad)
+        assert not stored.is_intact(bad) and not stored.is_current(bad, _f)
+
+
+def test_moved_code_keeps_its_sha_and_is_found(tmp_path):
+    """The SHA-1 keys code by its name without the module, and code_of finds code that moved."""
+    src = "def moved_fn(x):\n    return x + 41\n"
+    shas = []
+    try:
+        for mod in ("gantools._probe_a", "gantools._probe_b"):
+            (tmp_path / f"{mod}.py").write_text(src)
+            spec = importlib.util.spec_from_file_location(mod, tmp_path / f"{mod}.py")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[mod] = module
+            spec.loader.exec_module(module)
+            shas.append(stored.source_sha1(module.moved_fn))
+    finally:
+        for mod in ("gantools._probe_a", "gantools._probe_b"):
+            sys.modules.pop(mod, None)
+    assert shas[0] == shas[1]
+    # a function recorded under a module that no longer defines it is found where it lives now
+    assert stored.code_of({"code": ["gantools.nowhere.source_sha1"]}) == [stored.source_sha1]
 
 
 def test_bad_names(tmp_path, monkeypatch):
@@ -136,7 +174,7 @@ def test_closure_tells_module_level_lambdas_apart(tmp_path):
 
 def test_closure_of_the_energy_gan_reaches_its_parts():
     closure = stored.code_closure(energy.train_engan, energy.engan_balance)
-    for part in ("gantools.ensemble.EnsembleMLP", "gantools.energy._MaskedAdam", "gantools.nets:ACTIVATIONS",
+    for part in ("gantools.ensemble.EnsembleMLP", "gantools.ensemble.MemberOptimizer", "gantools.nets:ACTIVATIONS",
                  "gantools.data.mode_centers", "gantools.entropy.jsd_mi_lower_bound"):
         assert part in closure
     assert not any(k.startswith("torch") for k in closure)
@@ -144,6 +182,7 @@ def test_closure_of_the_energy_gan_reaches_its_parts():
 
 def test_code_of_and_missing_code():
     res = {"code": ["gantools.energy.train_engan"], "source_sha1": stored.source_sha1(energy.train_engan)}
+    res["digest"] = stored.digest(res)
     assert stored.code_of(res) == [energy.train_engan] and stored.is_current(res)
     gone = {**res, "code": ["gantools.energy.no_such_function"]}
     with pytest.raises(ValueError, match="no_such_function"):
@@ -153,25 +192,72 @@ def test_code_of_and_missing_code():
         stored.code_of({})
 
 
-STORED_BY = {  # result: the benchmark script that writes it; its CODE is what the result must record
-    "part2_ablation_25gaussians": "part2_ablation.py",
-    "part2_ablation_8gaussians": "part2_ablation.py",
-    "part2_entropy_25gaussians": "part2_entropy.py",
-    "part2_recipe_seeds_25gaussians": "part2_ablation.py",
-    "part4_architectures": "part4_architectures.py",
-    "part4_dose_response": "part4_dose_response.py",
-    "part4_ign_vs_gan": "part4_ign_vs_gan.py",
-}
+def _script(res):
+    return ROOT / res["command"].split()[1]
 
 
-@pytest.mark.parametrize("name", sorted(STORED_BY))
-def test_shown_results_are_stored_and_current(name):
-    """Every stored table a notebook shows exists, records the code its benchmark declares, and came
-    from this checkout's code; after an edit of that code (or of anything in gantools it reaches)
-    this fails until its benchmark (benchmarks/) has been run again."""
-    assert name in stored.names()
+@pytest.mark.parametrize("name", stored.names())
+def test_shipped_results_are_intact_current_and_spot_checkable(name):
+    """Every stored table is intact (its digest matches its numbers, settings and command), records
+    the code its benchmark declares (CODE), came from this checkout's code, and its script says how
+    CI reruns one cell of it (spot_check). After an edit of that code (or of anything in gantools it
+    reaches) this fails until the benchmark (benchmarks/) has been run again."""
     res = stored.load(name)
-    code = runpy.run_path(str(ROOT / "benchmarks" / STORED_BY[name]), run_name="not_main")["CODE"]
+    assert stored.is_intact(res), f"{name} was edited after it was written (digest mismatch)"
+    script = _script(res)
+    assert script.is_file() and script.parent.name == "benchmarks", res["command"]
+    ns = runpy.run_path(str(script), run_name="not_main")
+    code = ns["CODE"]
     assert res["code"] == [f"{o.__module__}.{o.__qualname__}" for o in code]
-    assert stored.is_current(res, *code), f"{name} is stale: rerun benchmarks/{STORED_BY[name]}"
+    assert stored.is_current(res, *code), f"{name} is stale: rerun {res['command']}"
     assert stored.is_current(res)
+    spec = ns["spot_check"](res)
+    cell = spec["values"](res)
+    assert cell and all(isinstance(v, (int, float)) for v in cell.values())
+
+
+_FAKE_BENCH = """
+import argparse, sys
+sys.path.insert(0, {root!r})
+from gantools import stored
+
+def work(seed, steps):
+    return (seed * 7 + steps) % 11 / 10
+
+CODE = (work,)
+
+def spot_check(record):
+    seed = record["settings"]["seeds"][-1]
+    return dict(argv=["--seeds", str(seed), "--steps", str(record["settings"]["steps"])],
+                values=lambda r: {{"hq": r["hq"][str(seed)]}}, tol={{"hq": 0.01}})
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--steps", type=int, default=5)
+    args = ap.parse_args()
+    stored.save("fake_bench", {{"hq": {{str(s): work(s, args.steps) for s in args.seeds}}}}, code=CODE,
+                settings=vars(args))
+"""
+
+
+def test_spot_check_reruns_one_cell_and_catches_an_edit(tmp_path, monkeypatch):
+    import subprocess
+    spec = importlib.util.spec_from_file_location("spot_check_tool", ROOT / "tools" / "spot_check.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    bench = tmp_path / "fake_bench.py"
+    bench.write_text(_FAKE_BENCH.format(root=str(ROOT)))
+    results = tmp_path / "results"
+    env = {**__import__("os").environ, stored.RESULTS_DIR_ENV: str(results)}
+    subprocess.run([sys.executable, str(bench)], check=True, env=env, cwd=ROOT)
+    monkeypatch.setattr(stored, "_folder", lambda: results)
+    rec = stored.load("fake_bench")
+    assert rec["command"].endswith("fake_bench.py")
+    ok, _ = tool.spot(str("fake_bench"))
+    assert ok
+    rec["hq"]["2"] += 0.2                      # an edited number ...
+    rec["digest"] = stored.digest(rec)         # ... even with a recomputed digest
+    (results / "fake_bench.json").write_text(json.dumps(rec))
+    ok, _ = tool.spot("fake_bench")
+    assert not ok

@@ -5,9 +5,10 @@ functions a benchmark declares in its ``CODE``), the stored SHA-1s no longer mat
 changed. Rerunning an hour of benchmarks for that would also move their numbers (the last bits of
 floating point differ between CPUs). This script instead checks out the commit at which the result
 was written, computes there, with the *present* ``gantools.stored`` rule, the code closure
-(:func:`gantools.stored.code_closure`) of the functions named, and compares it, entry by entry, with
-the closure in the working tree. Only when every entry is identical does it rewrite the result's
-``code`` and ``source_sha1`` (with ``--write``), recording the old ones and the commit under
+(:func:`gantools.stored.code_closure`) of the functions named, and compares it, entry by entry (each
+keyed by its name without the module, so code that only moved counts as the same), with the
+closure in the working tree. Only when every entry is identical does it rewrite the result's
+``code``, ``source_sha1`` and ``digest`` (with ``--write``), recording the old ones and the commit under
 ``restamped``. Any difference is printed and nothing is written: then the benchmark must run again.
 
 Usage::
@@ -45,8 +46,9 @@ for q in names:
     mod, _, name = q.rpartition(".")
     objs.append(getattr(importlib.import_module(mod), name))
 closure = st.code_closure(*objs)
+portable = getattr(st, "_portable", lambda k: k)  # keyed without the module: a moved function is the same
 print(json.dumps(dict(sha=st.source_sha1(*objs),
-                      closure={k: hashlib.sha1(v.encode()).hexdigest() for k, v in closure.items()})))
+                      closure={portable(k): hashlib.sha1(v.encode()).hexdigest() for k, v in closure.items()})))
 """
 
 
@@ -94,6 +96,9 @@ def main() -> None:
             date=datetime.date.today().isoformat(), written_at=commit, old_code=res["code"],
             old_source_sha1=res["source_sha1"], reason="same code by the present provenance rule"))
         res["code"], res["source_sha1"] = list(args.code), now["sha"]
+        sys.path.insert(0, str(ROOT))
+        from gantools import stored
+        res["digest"] = stored.digest(res)
         path.write_text(json.dumps(res, indent=1) + "\n")
         print(f"  wrote {path.relative_to(ROOT)}")
 
