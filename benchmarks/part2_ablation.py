@@ -57,7 +57,7 @@ def main() -> None:
         threads=1, rows=[dict(name=r.row.name, arch=dict(r.row.arch), arm=dict(r.row.arm), seconds=r.seconds,
                               members_in_call=r.members_in_call,
                               stats={str(s): dataclasses.asdict(r.stats[s]) for s in args.seeds}) for r in res]),
-        code=CODE)
+        code=CODE, settings=vars(args))
     print(f"wrote {out}")
 
 

@@ -60,7 +60,7 @@ def main() -> None:
         result["regimes"][regime] = dict(
             settings=en.ENTROPY_REGIMES[regime], wall_seconds=run.seconds, cpu_seconds=time.process_time() - c0,
             arms={arm.label: {str(s): dataclasses.asdict(st[arm.label, s]) for s in args.seeds} for arm in run.treatments})
-        out = stored.save(name, result, code=CODE)  # after every regime
+        out = stored.save(name, result, code=CODE, settings=vars(args))  # after every regime
     print(f"wrote {out}")
 
 

@@ -69,7 +69,7 @@ def main() -> None:
                       f"{' '.join(f'{v:.2f}' for v in r['sharpness'])} ({secs:.0f} s for 3 seeds)", flush=True)
     out = stored.save(args.name, dict(steps=args.steps, seeds=list(SEEDS), archs={a: ARCHS[a] for a in args.arch},
                                       settings=SETTINGS, threads=1, rows=rows),
-                      code=CODE)
+                      code=CODE, settings=vars(args))
     print(f"wrote {out}")
 
 

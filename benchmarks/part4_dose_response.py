@@ -77,7 +77,7 @@ def main() -> None:
     const = [(row["ratio"], row["clamp"], row["seed"]) for row in rows if row.get("diversity", 0) < 0.1]
     print("runs with f(z) constant (diversity < 0.1) or diverged:", const)
     out = stored.save("part4_dose_response", dict(steps=args.steps, seconds=total, threads=1,
-                                                  cpu_seconds=time.process_time() - cpu0, rows=rows), code=CODE)
+                                                  cpu_seconds=time.process_time() - cpu0, rows=rows), code=CODE, settings=vars(args))
     print(f"wrote {out}")
 
 

@@ -72,7 +72,7 @@ def main() -> None:
             v = [row[k] for row in r["final"]]
             print(f"  {k:14s} {min(v):.3f}..{max(v):.3f}")
     out = stored.save("part4_ign_vs_gan", dict(steps=args.steps, seeds=list(SEEDS), threads=1,
-                                               cpu_seconds=time.process_time() - c0, results=results), code=CODE)
+                                               cpu_seconds=time.process_time() - c0, results=results), code=CODE, settings=vars(args))
     print(f"wrote {out}")
 
 
