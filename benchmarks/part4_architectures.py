@@ -68,7 +68,7 @@ def main() -> None:
                       f"critic ratio {ratio:.1f}, coverage f,f2,f3 {r['coverage']}, sharpness "
                       f"{' '.join(f'{v:.2f}' for v in r['sharpness'])} ({secs:.0f} s for 3 seeds)", flush=True)
     out = stored.save(args.name, dict(steps=args.steps, seeds=list(SEEDS), archs={a: ARCHS[a] for a in args.arch},
-                                      settings=SETTINGS, threads=1, rows=rows),
+                                      ign_settings=SETTINGS, threads=1, rows=rows),
                       code=CODE, settings=vars(args))
     print(f"wrote {out}")
 
