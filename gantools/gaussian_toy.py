@@ -432,7 +432,8 @@ def train_toy_ensemble(hs: Sequence[str], seeds: Sequence[int], config: ToyConfi
                 grads = torch.autograd.grad(loss_d, D)
                 opt_d.step(grads, active)
         x = mu[:, None] + noise() @ (L * tril).transpose(1, 2)
-        d = exact(x) if D is None else _mlp(D, x)
+        # the ratio is frozen at the current generator: the gradient flows through x only
+        d = _batched_log_ratio(x, mu.detach(), (L * tril).detach(), Pp, logdet_p) if D is None else _mlp(D, x)
         loss_g = 0.0
         for n, idx in groups.items():
             loss_g = loss_g - h_fn[n](d[idx]).mean(1).sum()
