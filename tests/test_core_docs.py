@@ -7,12 +7,22 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 
 import pytest
 
-CORE = ["data", "nets", "losses", "metrics", "plot", "utils", "_validate", "train",
-        "explorers", "explorers.live", "explorers.dirac", "explorers.sampler", "explorers.monoflow",
-        "explorers.ign", "stored", "check"]
+import gantools
+
+# every module of the package, private helpers included
+CORE = sorted(m.name.removeprefix("gantools.") for m in pkgutil.walk_packages(gantools.__path__, "gantools."))
+
+
+def test_the_module_map_names_every_public_module_once():
+    """gantools.MODULES (read by tools/make_api_page.py) is the one map of modules to parts."""
+    listed = [m for mods in gantools.MODULES.values() for m in mods]
+    assert len(listed) == len(set(listed)), "a module is listed under two parts"
+    top = {m.split(".")[0] for m in CORE if not m.split(".")[-1].startswith("_")}
+    assert set(listed) == top, f"missing: {sorted(top - set(listed))}; not a module: {sorted(set(listed) - top)}"
 
 
 def _public(modname: str):

@@ -12,16 +12,8 @@ from pathlib import Path
 import gantools
 
 ROOT = Path(__file__).resolve().parents[1]
-GROUPS: list[tuple[str, tuple[str, ...]]] = [
-    ("Checks and errors", ("check", "errors")),
-    ("Shared building blocks", ("data", "nets", "losses", "train", "metrics", "plot", "utils")),
-    ("Part I: the Dirac GAN as a dynamical system", ("dirac", "dirac_gd", "remedies")),
-    ("Part II: the energy view", ("energy", "entropy", "mcmc")),
-    ("Part III: the GAN as a diffusion ODE", ("monoflow", "gaussian", "ratio", "flow", "gaussian_toy")),
-    ("Part IV: IGN as a GAN", ("ign", "ensemble", "digits", "cost")),
-    ("Synthesis", ("twotimescale",)),
-    ("Explorers", ("explorers",)),
-]
+GROUPS: list[tuple[str, tuple[str, ...]]] = [(part, tuple(mods)) for part, mods in gantools.MODULES.items()]
+"""The API page's sections: the parts of :data:`gantools.MODULES`, in order."""
 
 
 def public_modules() -> list[str]:
