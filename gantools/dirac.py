@@ -20,9 +20,13 @@ the Dirac GAN of Mescheder et al. The real point contributes :math:`-\log\sigma(
 constant. An optional ``l2`` adds :math:`\tfrac{l_2}{2}\lVert\phi\rVert^2` to :math:`\ell_D`.
 
 :func:`vector_field` differentiates these losses with autograd; :func:`closed_form_field`
-writes out the result by hand, as the source post does, so that the two can be compared.
-Discrete gradient descent (update maps, learning-rate thresholds) lives in
-:mod:`gantools.dirac_gd`; its public names are re-exported here.
+writes out the result by hand, as the source post does, so that the two can be compared;
+:func:`jacobian` linearises the flow at the equilibrium. :func:`integrate` is the book's one
+Dirac GAN integrator (RK4, Euler, simultaneous and alternating gradient descent) for any field
+on any state that supports ``+`` and scalar ``*``: :func:`simulate` runs it on this module's
+fields, :func:`gantools.twotimescale.simulate_dirac` on the two-time-scale field and the
+Part I explorer on Python floats. Discrete gradient descent at the equilibrium (update maps,
+learning-rate thresholds) lives in :mod:`gantools.dirac_gd`, which builds on this module.
 """
 from __future__ import annotations
 
@@ -40,14 +44,11 @@ from .errors import DivergenceError
 
 __all__ = [
     "VARIANTS", "VARIANT_TABLE", "Variant", "DEFAULT_HPARAMS", "METHODS", "FIELDS", "PHI0", "THETA0",
-    "DiracGAN", "Trajectory", "losses", "vector_field", "field_from_losses", "closed_form_field", "simulate",
+    "DiracGAN", "Trajectory", "losses", "vector_field", "field_from_losses", "closed_form_field", "jacobian",
+    "jacobian_eigenvalues", "integrate", "simulate",
     "angular_momentum", "angular_momentum_matrix", "squared_norm", "wgan_invariant", "ema", "ema_gain",
     "END_STATES", "EndState", "end_state", "envelope_growth", "variant_table_markdown",
 ]
-# Also importable from here (documented in their own modules): DivergenceError (gantools.errors) and
-# jacobian, jacobian_eigenvalues, update_map_jacobian, update_matrix, spectral_radius,
-# critical_learning_rate, threshold_simultaneous, threshold_alternating, crossover_lambda,
-# angular_momentum_factor, GD_METHODS (gantools.dirac_gd).
 
 DTYPE = torch.float64
 
@@ -507,7 +508,180 @@ def _closed_np(m: DiracGAN) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarr
     return f
 
 
+# --------------------------------------------------------------------------- linearisation
+def _require_smooth(m: DiracGAN) -> None:
+    """Raise where the field is not differentiable at the origin."""
+    if m.variant == "wgan":
+        raise ValueError("the WGAN Dirac field is not differentiable at the equilibrium: "
+                         "D = phi.x/|phi| is undefined at phi = 0")
+    if not m.smooth_at_origin:
+        raise ValueError(f"the WGAN-GP field with c = {m.c} is not differentiable at phi = 0 "
+                         "(the term c*phi/|phi| has no limit there); use c = 0")
+
+
+def _graph_field(m: DiracGAN) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """The autograd field, kept differentiable (``create_graph``) so that it can be differentiated again."""
+    def f(p: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.enable_grad():
+            # fresh nodes: the gradient with respect to them is the partial derivative, even when
+            # p already depends on t (the alternating step)
+            p = p.clone() if p.requires_grad else p.detach().requires_grad_(True)
+            t = t.clone() if t.requires_grad else t.detach().requires_grad_(True)
+            ld, lg = _losses(m, p, t)
+            (g_phi,) = torch.autograd.grad(ld.sum(), p, create_graph=True)
+            (g_theta,) = torch.autograd.grad(lg.sum(), t, create_graph=True)
+        return -g_phi, -g_theta
+
+    return f
+
+
+def _jac_at_origin(fun: Callable[[torch.Tensor], torch.Tensor], n: int) -> torch.Tensor:
+    """Jacobian at 0 by reverse-mode autograd (:func:`torch.autograd.functional.jacobian`)."""
+    return torch.autograd.functional.jacobian(fun, torch.zeros(n, dtype=DTYPE))
+
+
+def _dim(dim: Any) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        raise ValueError(f"dim must be a positive int, got {dim!r}")
+    return dim
+
+
+def jacobian(variant: str | DiracGAN, *, dim: int = 2, **hparams: float) -> torch.Tensor:
+    r"""Jacobian :math:`J=\partial(\dot\phi,\dot\theta)/\partial(\phi,\theta)` at :math:`\phi=\theta=0`.
+
+    Parameters
+    ----------
+    variant : str or DiracGAN
+        A variant name (hyper-parameters as keywords) or a :class:`DiracGAN`.
+    dim : int
+        The dimension d of :math:`\phi` and :math:`\theta`.
+    **hparams : float
+        ``lam``, ``c``, ``l2``.
+
+    Returns
+    -------
+    torch.Tensor, shape (2 d, 2 d)
+        Computed by differentiating the autograd field once more; the state is ordered
+        :math:`(\phi,\theta)`.
+
+    Raises
+    ------
+    ValueError
+        Where the field is not differentiable at the origin (``wgan``; ``wgan_gp`` with c != 0).
+    """
+    m = _model(variant, hparams)
+    dim = _dim(dim)
+    _require_smooth(m)
+    f = _graph_field(m)
+
+    def joint(x: torch.Tensor) -> torch.Tensor:
+        dp, dt = f(x[:dim], x[dim:])
+        return torch.cat([dp, dt])
+
+    return _jac_at_origin(joint, 2 * dim)
+
+
+def jacobian_eigenvalues(variant: str | DiracGAN, *, dim: int = 2, **hparams: float) -> torch.Tensor:
+    """Complex eigenvalues of :func:`jacobian`, sorted by real, then imaginary part.
+
+    Parameters
+    ----------
+    variant, dim, **hparams
+        As in :func:`jacobian`.
+
+    Returns
+    -------
+    torch.Tensor, shape (2 d,), complex
+    """
+    ev = torch.linalg.eigvals(jacobian(variant, dim=dim, **hparams))
+    order = sorted(range(len(ev)), key=lambda i: (round(float(ev[i].real), 12), float(ev[i].imag)))
+    return ev[order]
+
+
 # --------------------------------------------------------------------------- simulation
+def _euler_step(f: Callable, p: Any, t: Any, h: float) -> tuple[Any, Any]:
+    dp, dt = f(p, t)
+    return p + h * dp, t + h * dt
+
+
+def _alt_step(f: Callable, p: Any, t: Any, h: float) -> tuple[Any, Any]:
+    p = p + h * f(p, t)[0]
+    return p, t + h * f(p, t)[1]
+
+
+def _rk4_step(f: Callable, p: Any, t: Any, h: float) -> tuple[Any, Any]:
+    k1 = f(p, t)
+    k2 = f(p + 0.5 * h * k1[0], t + 0.5 * h * k1[1])
+    k3 = f(p + 0.5 * h * k2[0], t + 0.5 * h * k2[1])
+    k4 = f(p + h * k3[0], t + h * k3[1])
+    return (p + h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]),
+            t + h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]))
+
+
+_STEPS: dict[str, Callable] = {"rk4": _rk4_step, "euler": _euler_step, "sim_gd": _euler_step, "alt_gd": _alt_step}
+
+
+def integrate(f: Callable[[Any, Any], tuple[Any, Any]], phi0: Any, theta0: Any, *, dt: float, n_steps: int,
+              method: str = "rk4", save_every: int = 1, stop: Callable[[Any, Any], bool] | None = None
+              ) -> tuple[list[int], list, list, int | None]:
+    r"""Advance the state :math:`(\phi,\theta)` by ``n_steps`` steps of one update rule.
+
+    With :math:`f=(f_\phi,f_\theta)` the field and :math:`\eta` = ``dt``:
+
+    .. math::
+
+        \begin{aligned}
+        \text{euler, sim\_gd:}\quad & (\phi,\theta)_{k+1}=(\phi,\theta)_k+\eta\,f(\phi_k,\theta_k),\\
+        \text{alt\_gd:}\quad & \phi_{k+1}=\phi_k+\eta f_\phi(\phi_k,\theta_k),\quad
+            \theta_{k+1}=\theta_k+\eta f_\theta(\phi_{k+1},\theta_k),\\
+        \text{rk4:}\quad & \text{the classical fourth-order Runge--Kutta step.}
+        \end{aligned}
+
+    The state may be anything that supports ``+`` and multiplication by a float: NumPy arrays
+    or torch tensors of any batch shape (all runs advance together), or Python numbers (the
+    explorer's 2-D state as two complex numbers).
+
+    Parameters
+    ----------
+    f : callable
+        ``f(phi, theta) -> (dphi, dtheta)``.
+    phi0, theta0
+        The starting state (not modified).
+    dt : float
+        Step (ODE step or learning rate); not validated here.
+    n_steps : int
+        Number of steps.
+    method : str
+        One of :data:`METHODS`.
+    save_every : int
+        Store every ``save_every``-th state (and the last).
+    stop : callable, optional
+        ``stop(phi, theta) -> bool``, called at every stored state after it is stored; ``True``
+        ends the integration there (e.g. a non-finite or blown-up state).
+
+    Returns
+    -------
+    steps : list of int
+        The step index of each stored state (0 first).
+    phi, theta : list
+        The stored states.
+    stopped_at : int or None
+        The step at which ``stop`` returned ``True``, or ``None``.
+    """
+    step = _STEPS[check_name(method, METHODS, "integration method")]
+    p, t = phi0, theta0
+    steps, ps, ts = [0], [p], [t]
+    for k in range(1, n_steps + 1):
+        p, t = step(f, p, t, dt)
+        if k % save_every == 0 or k == n_steps:
+            steps.append(k)
+            ps.append(p)
+            ts.append(t)
+            if stop is not None and stop(p, t):
+                return steps, ps, ts, k
+    return steps, ps, ts, None
+
+
 @dataclass
 class Trajectory:
     """A simulated trajectory.
@@ -598,39 +772,24 @@ def _simulate(m: DiracGAN, phi0: Any, theta0: Any, *, t_end: float, dt: float, m
     if n_steps < 1:
         raise ValueError(f"t_end / dt must give at least one step, got t_end={t_end}, dt={dt}")
     if field == "closed":
-        f = _closed_np(m)
-        p, t = p.numpy().copy(), t.numpy().copy()
-        finite = np.isfinite
+        f, p, t, finite = _closed_np(m), p.numpy().copy(), t.numpy().copy(), np.isfinite
     else:
-        f = _field(m)
-        finite = torch.isfinite
-    ts, ps, ths = [0.0], [p], [t]
+        f, finite = _field(m), torch.isfinite
+
+    def bad(p: Any, t: Any) -> bool:
+        return not (bool(finite(p).all()) and bool(finite(t).all()))
+
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for k in range(1, n_steps + 1):
-            if method in ("euler", "sim_gd"):
-                dp, dth = f(p, t)
-                p, t = p + dt * dp, t + dt * dth
-            elif method == "alt_gd":
-                p = p + dt * f(p, t)[0]
-                t = t + dt * f(p, t)[1]
-            else:  # rk4 on the joint state
-                k1 = f(p, t)
-                k2 = f(p + 0.5 * dt * k1[0], t + 0.5 * dt * k1[1])
-                k3 = f(p + 0.5 * dt * k2[0], t + 0.5 * dt * k2[1])
-                k4 = f(p + dt * k3[0], t + dt * k3[1])
-                p = p + dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
-                t = t + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
-            if k % save_every == 0 or k == n_steps:
-                if not (bool(finite(p).all()) and bool(finite(t).all())):
-                    raise DivergenceError(f"{m.label()} ({method}, dt={dt}) diverged: the state became "
-                                          f"non-finite by step {k} (t = {k * dt:.4g})")
-                ts.append(k * dt)
-                ps.append(p)
-                ths.append(t)
+        steps, ps, ths, stopped = integrate(f, p, t, dt=dt, n_steps=n_steps, method=method,
+                                            save_every=save_every, stop=bad)
+    if stopped is not None:
+        raise DivergenceError(f"{m.label()} ({method}, dt={dt}) diverged: the state became "
+                              f"non-finite by step {stopped} (t = {stopped * dt:.4g})")
     if field == "closed":
         ps = [torch.from_numpy(np.asarray(x)) for x in ps]
         ths = [torch.from_numpy(np.asarray(x)) for x in ths]
-    return Trajectory(torch.tensor(ts, dtype=DTYPE), torch.stack(ps), torch.stack(ths), m.variant, method, m.hparams)
+    ts = torch.tensor(steps, dtype=DTYPE) * dt
+    return Trajectory(ts, torch.stack(ps), torch.stack(ths), m.variant, method, m.hparams)
 
 
 # --------------------------------------------------------------------------- invariants
@@ -884,9 +1043,3 @@ def end_state(tr: Trajectory, *, frac: float = 0.5, tol: float = 1e-3, rtol: flo
         out.append(EndState(lab, g, rend))
     return out
 
-
-# discrete gradient descent (kept importable from here)
-from .dirac_gd import (  # noqa: E402
-    GD_METHODS, angular_momentum_factor, critical_learning_rate, crossover_lambda, jacobian, jacobian_eigenvalues,
-    spectral_radius, threshold_alternating, threshold_simultaneous, update_map_jacobian, update_matrix,
-)

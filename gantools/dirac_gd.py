@@ -1,25 +1,26 @@
-r"""The Dirac GAN at the equilibrium and under finite steps (Part I).
+r"""The Dirac GAN under finite steps at the equilibrium (Part I).
 
-Linearisation of the flow of :mod:`gantools.dirac` at :math:`\phi=\theta=0` (its Jacobian
-:math:`J`, a derivative of the autograd field, by :func:`torch.autograd.functional.jacobian`), the Jacobian of one gradient-descent step, simultaneous
+Built on the flow of :mod:`gantools.dirac` and its Jacobian :math:`J` at :math:`\phi=\theta=0`
+(:func:`gantools.dirac.jacobian`): the Jacobian of one gradient-descent step, simultaneous
 
 .. math::
     (\phi,\theta)\leftarrow(\phi,\theta)+\eta\,v(\phi,\theta)
 
 or alternating (discriminator first), the learning-rate thresholds of the zero-centred penalty in
 closed form, and the exact factor by which one step multiplies the angular momentum.
-The public names are re-exported by :mod:`gantools.dirac`.
+This module imports :mod:`gantools.dirac`, never the other way round.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from ._validate import as_tensor, check_name, check_positive
+from .dirac import _dim, _graph_field, _jac_at_origin, _model, _require_smooth, jacobian
 
-__all__ = ["GD_METHODS", "jacobian", "jacobian_eigenvalues", "update_map_jacobian", "update_matrix", "spectral_radius",
+__all__ = ["GD_METHODS", "update_map_jacobian", "update_matrix", "spectral_radius",
            "critical_learning_rate", "threshold_simultaneous", "threshold_alternating", "crossover_lambda",
            "angular_momentum_factor"]
 
@@ -27,115 +28,8 @@ GD_METHODS: tuple[str, ...] = ("sim_gd", "alt_gd")
 """The two gradient-descent schemes: simultaneous and alternating (discriminator first)."""
 
 
-def _model(variant: Any, hparams: dict[str, Any]):
-    from .dirac import _model as m
-    return m(variant, hparams)
-
-
-def _method(method: str | None, scheme: str | None) -> str:
-    if scheme is not None:  # the old keyword, kept working
-        if method is not None and method != scheme:
-            raise ValueError(f"give method= only (scheme= is its old name), got method={method!r}, scheme={scheme!r}")
-        method = scheme
-    return check_name("sim_gd" if method is None else method, GD_METHODS, "gradient-descent method")
-
-
-def _require_smooth(m) -> None:
-    if m.variant == "wgan":
-        raise ValueError("the WGAN Dirac field is not differentiable at the equilibrium: "
-                         "D = phi.x/|phi| is undefined at phi = 0")
-    if not m.smooth_at_origin:
-        raise ValueError(f"the WGAN-GP field with c = {m.c} is not differentiable at phi = 0 "
-                         "(the term c*phi/|phi| has no limit there); use c = 0")
-
-
-def _graph_field(m) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """The autograd field, kept differentiable (``create_graph``) so that it can be differentiated again."""
-    from .dirac import _losses
-
-    def f(p: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        with torch.enable_grad():
-            # fresh nodes: the gradient with respect to them is the partial derivative, even when
-            # p already depends on t (the alternating step)
-            p = p.clone() if p.requires_grad else p.detach().requires_grad_(True)
-            t = t.clone() if t.requires_grad else t.detach().requires_grad_(True)
-            ld, lg = _losses(m, p, t)
-            (g_phi,) = torch.autograd.grad(ld.sum(), p, create_graph=True)
-            (g_theta,) = torch.autograd.grad(lg.sum(), t, create_graph=True)
-        return -g_phi, -g_theta
-
-    return f
-
-
-def _jac(fun: Callable[[torch.Tensor], torch.Tensor], n: int) -> torch.Tensor:
-    """Jacobian at 0 by reverse-mode autograd (:func:`torch.autograd.functional.jacobian`)."""
-    return torch.autograd.functional.jacobian(fun, torch.zeros(n, dtype=torch.float64))
-
-
-def _joint_field(m, dim: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    f = _graph_field(m)
-
-    def F(x: torch.Tensor) -> torch.Tensor:
-        dp, dt = f(x[:dim], x[dim:])
-        return torch.cat([dp, dt])
-
-    return F
-
-
-def _dim(dim: Any) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-        raise ValueError(f"dim must be a positive int, got {dim!r}")
-    return dim
-
-
-def jacobian(variant: Any, *, dim: int = 2, **hparams: float) -> torch.Tensor:
-    r"""Jacobian :math:`J=\partial(\dot\phi,\dot\theta)/\partial(\phi,\theta)` at :math:`\phi=\theta=0`.
-
-    Parameters
-    ----------
-    variant : str or DiracGAN
-        A variant name (hyper-parameters as keywords) or a :class:`gantools.dirac.DiracGAN`.
-    dim : int
-        The dimension d of :math:`\phi` and :math:`\theta`.
-    **hparams : float
-        ``lam``, ``c``, ``l2``.
-
-    Returns
-    -------
-    torch.Tensor, shape (2 d, 2 d)
-        Computed by differentiating the autograd field once more; the state is ordered
-        :math:`(\phi,\theta)`.
-
-    Raises
-    ------
-    ValueError
-        Where the field is not differentiable at the origin (``wgan``; ``wgan_gp`` with c != 0).
-    """
-    m = _model(variant, hparams)
-    dim = _dim(dim)
-    _require_smooth(m)
-    return _jac(_joint_field(m, dim), 2 * dim)
-
-
-def jacobian_eigenvalues(variant: Any, *, dim: int = 2, **hparams: float) -> torch.Tensor:
-    """Complex eigenvalues of :func:`jacobian`, sorted by real, then imaginary part.
-
-    Parameters
-    ----------
-    variant, dim, **hparams
-        As in :func:`jacobian`.
-
-    Returns
-    -------
-    torch.Tensor, shape (2 d,), complex
-    """
-    ev = torch.linalg.eigvals(jacobian(variant, dim=dim, **hparams))
-    order = sorted(range(len(ev)), key=lambda i: (round(float(ev[i].real), 12), float(ev[i].imag)))
-    return ev[order]
-
-
-def update_map_jacobian(variant: Any, lr: float, *, method: str | None = None, dim: int = 2,
-                        scheme: str | None = None, **hparams: float) -> torch.Tensor:
+def update_map_jacobian(variant: Any, lr: float, *, method: str = "sim_gd", dim: int = 2,
+                        **hparams: float) -> torch.Tensor:
     r"""Jacobian at the origin of one gradient-descent step.
 
     Simultaneous: :math:`I+\eta J`. Alternating: the chain rule through the discriminator's step
@@ -147,7 +41,7 @@ def update_map_jacobian(variant: Any, lr: float, *, method: str | None = None, d
     lr : float
         Learning rate :math:`\eta>0`.
     method : str
-        ``"sim_gd"`` (default) or ``"alt_gd"`` (``scheme=`` is the old name of this keyword).
+        One of :data:`GD_METHODS`: ``"sim_gd"`` (default) or ``"alt_gd"``.
     dim : int
         Dimension d.
     **hparams : float
@@ -157,7 +51,7 @@ def update_map_jacobian(variant: Any, lr: float, *, method: str | None = None, d
     -------
     torch.Tensor, shape (2 d, 2 d)
     """
-    method = _method(method, scheme)
+    method = check_name(method, GD_METHODS, "gradient-descent method")
     lr = check_positive(lr, "lr")
     m = _model(variant, hparams)
     dim = _dim(dim)
@@ -172,7 +66,7 @@ def update_map_jacobian(variant: Any, lr: float, *, method: str | None = None, d
         p2 = p + lr * f(p, t)[0]
         return torch.cat([p2, t + lr * f(p2, t)[1]])
 
-    return _jac(step, 2 * dim)
+    return _jac_at_origin(step, 2 * dim)
 
 
 def update_matrix(jac: torch.Tensor, lr: float, *, method: str = "sim_gd") -> torch.Tensor:
@@ -190,7 +84,7 @@ def update_matrix(jac: torch.Tensor, lr: float, *, method: str = "sim_gd") -> to
     Parameters
     ----------
     jac : torch.Tensor, shape (2 d, 2 d)
-        The flow's Jacobian, e.g. from :func:`jacobian`.
+        The flow's Jacobian, e.g. from :func:`gantools.dirac.jacobian`.
     lr : float
         Learning rate :math:`\eta`.
     method : str
@@ -215,8 +109,7 @@ def update_matrix(jac: torch.Tensor, lr: float, *, method: str = "sim_gd") -> to
     return torch.cat([top, bottom], 0)
 
 
-def spectral_radius(variant: Any, lr: float, *, method: str | None = None, scheme: str | None = None,
-                    **hparams: float) -> float:
+def spectral_radius(variant: Any, lr: float, *, method: str = "sim_gd", **hparams: float) -> float:
     r"""Largest eigenvalue modulus :math:`\max\lvert z\rvert` of the GD update map at the origin (d = 1).
 
     Parameters
@@ -229,13 +122,13 @@ def spectral_radius(variant: Any, lr: float, *, method: str | None = None, schem
     float
         Below 1: the iteration is locally contracting.
     """
-    method = _method(method, scheme)
+    method = check_name(method, GD_METHODS, "gradient-descent method")
     jac = jacobian(variant, dim=1, **hparams)
     return float(torch.linalg.eigvals(update_matrix(jac, lr, method=method)).abs().max())
 
 
-def critical_learning_rate(variant: Any, *, method: str | None = None, lr_max: float = 10.0,
-                           tol: float = 1e-10, scheme: str | None = None, **hparams: float) -> float:
+def critical_learning_rate(variant: Any, *, method: str = "sim_gd", lr_max: float = 10.0,
+                           tol: float = 1e-10, **hparams: float) -> float:
     r"""Smallest learning rate at which the GD update map stops being a contraction at 0.
 
     Bisection on :math:`\max\lvert z(\eta)\rvert-1` over :math:`(0,\eta_{\max}]`, with the update map
@@ -255,7 +148,7 @@ def critical_learning_rate(variant: Any, *, method: str | None = None, lr_max: f
     float
         The threshold; ``0.0`` if no learning rate contracts, ``inf`` if ``lr_max`` still does.
     """
-    method = _method(method, scheme)
+    method = check_name(method, GD_METHODS, "gradient-descent method")
     jac = jacobian(variant, dim=1, **hparams)
 
     def rho(lr: float) -> float:

@@ -1,11 +1,10 @@
-"""Unit tests of the shared modules: data, metrics, nets, losses, train, utils, widgets."""
+"""Unit tests of the shared modules: data, metrics, nets, losses, train, utils."""
 import math
 
-import numpy as np
 import pytest
 import torch
 
-from gantools import data, losses, metrics, nets, train, utils, widgets
+from gantools import data, losses, metrics, nets, train, utils
 
 
 # ----------------------------------------------------------------------------- data
@@ -142,18 +141,6 @@ def test_seed_all_is_reproducible_and_sets_threads_only_when_asked():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(n)
-
-
-# ----------------------------------------------------------------------------- widgets (Part I)
-def test_dirac_run_and_explorer_build():
-    tr, avg = widgets.dirac_run("gan_qp", lr=0.1, t_end=20.0, ema_decay=0.9)
-    assert avg.shape == tr.theta.shape
-    fig = widgets.plot_dirac_run(tr, avg)
-    assert len(fig.axes) == 2
-    box = widgets.dirac_explorer()
-    assert box.children, "the explorer has controls"
-    with pytest.raises(ValueError, match="expected one of"):
-        widgets.dirac_run("lsgan")
 
 
 def test_weighted_mmd_reduces_to_unweighted_and_reweights():

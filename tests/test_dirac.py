@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy.integrate import solve_ivp
 
-from gantools import dirac
+from gantools import dirac, dirac_gd
 
 PHI0, THETA0 = [0.1, 0.2], [0.2, 0.1]
 CASES = [("vanilla", {}), ("saturating", {}), ("wgan", {}), ("wgan_gp", {"c": 0.0}), ("wgan_gp", {"c": 1.0}),
@@ -137,11 +137,10 @@ def test_invariants():
 
 def test_critical_learning_rates_match_formulas():
     for lam in (0.1, 0.4):
-        assert dirac.critical_learning_rate("wgan_gp", lam=lam) == pytest.approx(2 * lam, rel=1e-7)
+        assert dirac_gd.critical_learning_rate("wgan_gp", lam=lam) == pytest.approx(2 * lam, rel=1e-7)
         alt = 2 * (math.sqrt(lam**2 + 1) - lam)
-        assert dirac.critical_learning_rate("wgan_gp", method="alt_gd", lam=lam) == pytest.approx(alt, rel=1e-7)
-        assert dirac.critical_learning_rate("wgan_gp", scheme="alt_gd", lam=lam) == pytest.approx(alt, rel=1e-7)
-    assert dirac.critical_learning_rate("vanilla") == 0.0
+        assert dirac_gd.critical_learning_rate("wgan_gp", method="alt_gd", lam=lam) == pytest.approx(alt, rel=1e-7)
+    assert dirac_gd.critical_learning_rate("vanilla") == 0.0
 
 
 def test_ema_matches_recursion_and_gain():
@@ -278,21 +277,21 @@ def test_alternating_gd_conserves_L_and_simultaneous_multiplies_it():
         assert float(((L - L[0]) / L[0]).abs().max()) < 1e-12
         sim = dirac.simulate(variant, phi, theta, t_end=0.1, dt=0.1, method="sim_gd", **hp)
         L0, L1 = dirac.angular_momentum(sim.phi[0], sim.theta[0]), dirac.angular_momentum(sim.phi[1], sim.theta[1])
-        fac = dirac.angular_momentum_factor(variant, phi, theta, 0.1, **hp)
+        fac = dirac_gd.angular_momentum_factor(variant, phi, theta, 0.1, **hp)
         torch.testing.assert_close(L1, L0 * fac, rtol=1e-12, atol=1e-14)
     s = (phi.double() * theta.double()).sum(-1)
     sig = torch.sigmoid(s)
-    torch.testing.assert_close(dirac.angular_momentum_factor("vanilla", phi, theta, 0.1), 1 + 0.01 * sig * (1 - sig))
+    torch.testing.assert_close(dirac_gd.angular_momentum_factor("vanilla", phi, theta, 0.1), 1 + 0.01 * sig * (1 - sig))
 
 
 def test_thresholds_cross_at_one_over_sqrt3():
-    from gantools import dirac_gd
+
     lam = dirac_gd.crossover_lambda()
     assert dirac_gd.threshold_simultaneous(lam) == pytest.approx(dirac_gd.threshold_alternating(lam), rel=1e-12)
     assert dirac_gd.threshold_simultaneous(0.9) == pytest.approx(1.8)
     assert dirac_gd.threshold_alternating(0.9) == pytest.approx(0.8908, abs=1e-4)
-    assert dirac.critical_learning_rate("wgan_gp", lam=0.9) == pytest.approx(1.8, rel=1e-7)
-    assert dirac.critical_learning_rate("wgan_gp", method="alt_gd", lam=0.9) == pytest.approx(
+    assert dirac_gd.critical_learning_rate("wgan_gp", lam=0.9) == pytest.approx(1.8, rel=1e-7)
+    assert dirac_gd.critical_learning_rate("wgan_gp", method="alt_gd", lam=0.9) == pytest.approx(
         dirac_gd.threshold_alternating(0.9), rel=1e-7)
 
 
@@ -319,5 +318,5 @@ def test_field_from_losses_matches_the_variant_fields():
 def test_update_matrix_equals_jacfwd_of_the_actual_step(method, variant, hp):
     for dim in (1, 2):
         jac = dirac.jacobian(variant, dim=dim, **hp)
-        torch.testing.assert_close(dirac.update_matrix(jac, 0.37, method=method),
-                                   dirac.update_map_jacobian(variant, 0.37, method=method, dim=dim, **hp))
+        torch.testing.assert_close(dirac_gd.update_matrix(jac, 0.37, method=method),
+                                   dirac_gd.update_map_jacobian(variant, 0.37, method=method, dim=dim, **hp))

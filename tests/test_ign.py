@@ -154,22 +154,6 @@ def test_step_flops_counts_matmuls():
     assert fl == 2 * 2 * 4 * 10 * 20  # forward + weight-gradient matmul (input needs no grad)
 
 
-def test_ign_explorer_model_is_cached_and_plotted():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from gantools import widgets
-
-    run = widgets.ign_run(lam_tight=0.2, steps=5)
-    assert widgets.ign_run(lam_tight=0.2, steps=5) is run
-    stats = widgets.plot_ign_orbit(run.f, 2, n_points=50)
-    assert len(stats) == 2 and stats[0].n_modes == 8
-    plt.close("all")
-    with pytest.raises(ValueError, match="toy dataset"):
-        widgets.ign_run(dataset="mnist")
-
-
 def test_sampler_nearest_and_timing():
     x, _ = data.digits()
     draw = digits.sampler(x[:10])
