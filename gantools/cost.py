@@ -1,13 +1,14 @@
-r"""What a training step costs: wall-clock time, floating-point operations, parameters.
+r"""What a training step costs: wall-clock time and floating-point operations.
 
 The book compares methods at matched parameters and reports what is *not* matched (time and
-arithmetic per step). The three measurements live here, in one place:
+arithmetic per step). The two measurements live here, in one place:
 
 * :func:`median_seconds` and :func:`compare_seconds` time callables (medians, robust to a
   shared machine; the second interleaves the candidates so that load changes hit all alike);
 * :func:`step_flops` counts the floating-point operations of one call with
-  :class:`torch.utils.flop_counter.FlopCounterMode`;
-* :func:`n_params` counts trainable parameters (the same count as :func:`gantools.nets.n_params`).
+  :class:`torch.utils.flop_counter.FlopCounterMode`.
+
+Parameters are counted by :func:`gantools.nets.n_params`.
 
 A matrix product of an :math:`(m, k)` and a :math:`(k, n)` matrix counts :math:`2mkn`
 operations (one multiply and one add per term); elementwise operations are not counted.
@@ -17,11 +18,9 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from torch import nn
-
 from ._validate import check_int
 
-__all__ = ["compare_seconds", "median_seconds", "n_params", "step_flops"]
+__all__ = ["compare_seconds", "median_seconds", "step_flops"]
 
 
 def median_seconds(fn: Callable[[], object], *, repeat: int = 20, warmup: int = 3) -> float:
@@ -117,21 +116,3 @@ def step_flops(step: Callable[[], object]) -> int:
     with counter:
         step()
     return int(counter.get_total_flops())
-
-
-def n_params(module: nn.Module) -> int:
-    """Number of trainable parameters of ``module``.
-
-    Parameters
-    ----------
-    module : nn.Module
-        Any module.
-
-    Returns
-    -------
-    int
-        The sum of ``p.numel()`` over parameters with ``requires_grad``.
-    """
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)

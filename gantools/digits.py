@@ -2,12 +2,12 @@ r"""Tools for the 8x8 digits (``gantools.data.digits``): a reference classifier,
 statistic, a batch sampler, and small networks that map 8x8 images to 8x8 images.
 
 The classifier is trained once per process, deterministically, on the real digits and kept in
-memory (nothing is written to disk). :func:`gantools.metrics.digit_scores` builds on it.
+memory (nothing is written to disk). :func:`gantools.metrics.digit_scores` and
+:func:`gantools.metrics.score_samples` build on it (this module imports nothing from :mod:`gantools.metrics`).
 """
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -16,16 +16,33 @@ import torch.nn.functional as F
 
 from ._validate import check_int, check_name
 
-__all__ = ["ARCHITECTURES", "DIM", "SIDE", "SampleScores", "autoencoder", "blends", "classifier",
-           "classifier_accuracy", "gan_pair", "nearest_real_distance", "predict_proba", "sampler",
-           "score_samples", "sharpness", "stacked_autoencoders", "stacked_gan_pairs", "step_flops"]
+__all__ = ["ARCHITECTURES", "DIM", "SIDE", "as_images", "autoencoder", "blends", "classifier", "classifier_accuracy",
+           "gan_pair", "nearest_real_distance", "predict_proba", "sampler", "sharpness", "stacked_autoencoders",
+           "stacked_gan_pairs"]
 
 SIDE = 8
 DIM = SIDE * SIDE
 
 
-def _as_images(x: torch.Tensor, name: str = "images") -> torch.Tensor:
-    """``(n, 64)`` or ``(n, 8, 8)`` or ``(n, 1, 8, 8)`` -> float ``(n, 64)``."""
+def as_images(x, name: str = "images") -> torch.Tensor:
+    """Digits as a float tensor of shape ``(n, 64)``.
+
+    Parameters
+    ----------
+    x : torch.Tensor or array-like, shape (n, 64), (n, 8, 8) or (n, 1, 8, 8)
+        Images.
+    name : str
+        The argument's name, for the message.
+
+    Returns
+    -------
+    torch.Tensor, shape (n, 64)
+
+    Raises
+    ------
+    ValueError
+        If the shape is another one or an entry is NaN or infinite.
+    """
     if not isinstance(x, torch.Tensor):
         x = torch.as_tensor(x, dtype=torch.float32)
     if x.ndim < 2 or x.shape[0] == 0 or x[0].numel() != DIM:
@@ -103,7 +120,7 @@ def predict_proba(images) -> torch.Tensor:
     torch.Tensor, shape (n, 10)
         Softmax probabilities (no gradient).
     """
-    x = _as_images(images)
+    x = as_images(images)
     with torch.no_grad():
         return classifier()(x).softmax(1)
 
@@ -128,7 +145,7 @@ def sharpness(images) -> torch.Tensor:
     torch.Tensor, shape (n,)
         :math:`s(x_i)` per image.
     """
-    x = _as_images(images).reshape(-1, SIDE, SIDE)
+    x = as_images(images).reshape(-1, SIDE, SIDE)
     dh = (x[:, :, 1:] - x[:, :, :-1]).pow(2).flatten(1)
     dv = (x[:, 1:, :] - x[:, :-1, :]).pow(2).flatten(1)
     return torch.cat([dh, dv], 1).mean(1)
@@ -151,7 +168,7 @@ def nearest_real_distance(images, real) -> torch.Tensor:
     torch.Tensor, shape (n,)
         :math:`d(x_i)` per image.
     """
-    a, b = _as_images(images), _as_images(real, "real")
+    a, b = as_images(images), as_images(real, "real")
     return torch.cdist(a, b).min(1).values / DIM ** 0.5
 
 
@@ -168,7 +185,7 @@ def sampler(data: torch.Tensor) -> Callable[[int, torch.Generator], torch.Tensor
     callable
         ``sample_real(n, generator) -> torch.Tensor`` of shape ``(n, 64)``.
     """
-    data = _as_images(data, "data")
+    data = as_images(data, "data")
 
     def sample_real(n: int, gen: torch.Generator) -> torch.Tensor:
         return data[torch.randint(len(data), (n,), generator=gen)]
@@ -305,10 +322,6 @@ def gan_pair(*, hidden: int = 256, latent: int = 32, seed: int | None = None) ->
     return G, D
 
 
-# FLOP counting moved to :mod:`gantools.cost`; the old name keeps working.
-from .cost import step_flops  # noqa: E402,F401
-
-
 def stacked_autoencoders(seeds, *, hidden: int = 256, latent: int = 32):
     r"""``len(seeds)`` MLP autoencoders side by side, for :func:`gantools.ign.train_ign_ensemble`.
 
@@ -376,7 +389,7 @@ def blends(x: torch.Tensor, labels: torch.Tensor, n: int, *, seed: int = 0) -> t
     -------
     torch.Tensor, shape (n, 64)
     """
-    x = _as_images(x, "x")
+    x = as_images(x, "x")
     check_int(n, "n")
     gen = torch.Generator().manual_seed(seed)
     out = []
@@ -385,66 +398,3 @@ def blends(x: torch.Tensor, labels: torch.Tensor, n: int, *, seed: int = 0) -> t
         keep = labels[i] != labels[j]
         out.append(0.5 * (x[i[keep]] + x[j[keep]]))
     return torch.cat(out)[:n]
-
-
-@dataclass(frozen=True)
-class SampleScores:
-    """What :func:`score_samples` returns (one set of generated digits).
-
-    Attributes
-    ----------
-    coverage : int
-        Classes receiving at least 2% of the classifier's votes (of 10).
-    confidence : float
-        Mean top-class probability.
-    kl_to_uniform : float
-        KL divergence of the vote histogram from uniform (0 balanced, log 10 one class).
-    sharpness : float
-        Mean :func:`sharpness` divided by the real digits' mean.
-    diversity : float
-        Mean per-pixel standard deviation across samples divided by the real digits' (0 when
-        every sample is the same image: the generator has gone constant).
-    nearest : float
-        Mean RMS distance to the nearest real digit.
-    """
-
-    coverage: int
-    confidence: float
-    kl_to_uniform: float
-    sharpness: float
-    diversity: float
-    nearest: float
-
-
-def score_samples(images, real) -> SampleScores:
-    r"""Coverage, confidence, balance, sharpness, diversity and closeness of generated digits.
-
-    Coverage, confidence and balance come from :func:`gantools.metrics.digit_scores`; sharpness
-    and diversity are relative to ``real``:
-
-    .. math::
-
-       \text{sharpness} = \frac{\overline{s(x_{gen})}}{\overline{s(x_{real})}}, \qquad
-       \text{diversity} = \frac{\frac1{64}\sum_j \operatorname{std}_i x_{gen,ij}}
-       {\frac1{64}\sum_j \operatorname{std}_i x_{real,ij}} .
-
-    Parameters
-    ----------
-    images : torch.Tensor, shape (n, 64)
-        Generated digits.
-    real : torch.Tensor, shape (N, 64)
-        Real digits (the reference).
-
-    Returns
-    -------
-    SampleScores
-    """
-    from .metrics import digit_scores
-
-    imgs, ref = _as_images(images), _as_images(real, "real")
-    s = digit_scores(imgs)
-    return SampleScores(
-        coverage=s.coverage, confidence=s.mean_confidence, kl_to_uniform=s.kl_to_uniform,
-        sharpness=float(sharpness(imgs).mean()) / float(sharpness(ref).mean()),
-        diversity=float(imgs.std(0).mean()) / float(ref.std(0).mean()),
-        nearest=float(nearest_real_distance(imgs, ref).mean()))

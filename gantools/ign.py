@@ -24,18 +24,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
 from torch.func import functional_call
 
 from ._validate import check_int, check_name, check_positive, make_generator
+from .ensemble import MemberOptimizer, MemberStreams
+from .errors import DivergenceError
 from .train import check_finite_value
 
 __all__ = ["IGN_FORMS", "RECIPE", "LISTING", "IGNRun", "IGNEnsembleRun", "NegReconstruction", "apply_n",
-           "compare_seconds", "ensemble_ign_terms", "idempotence_error", "ign_as_gan_parts", "ign_loss",
-           "median_seconds", "reconstruction_error", "train_ign", "train_ign_ensemble"]
+           "ensemble_ign_terms", "idempotence_error", "ign_as_gan_parts", "ign_loss", "reconstruction_error",
+           "train_ign", "train_ign_ensemble"]
 
 IGN_FORMS: tuple[str, ...] = ("copy", "sg")
 """How the frozen copy is realised: ``"copy"`` (a functional call with detached parameters)
@@ -264,6 +266,7 @@ def train_ign(
     form: str = "copy",
     noise_std: float = 1.0,
     seed: int | torch.Generator | None = 0,
+    device: torch.device | str | None = None,
     log_every: int = 50,
     eval_batch: int = 512,
 ) -> IGNRun:
@@ -298,7 +301,10 @@ def train_ign(
     noise_std : float
         Standard deviation :math:`\sigma` of the noise.
     seed : int, torch.Generator or None
-        Seeds the data and noise stream (not the initialisation of ``f``).
+        Seeds the data and noise stream (not the initialisation of ``f``); the draws are made
+        on the CPU, so a run is the same on every device.
+    device : torch.device or str, optional
+        Where to train (default: where ``f``'s parameters are).
     log_every, eval_batch : int
         Logging period and size of the fixed evaluation batch.
 
@@ -317,16 +323,20 @@ def train_ign(
     check_int(batch, "batch")
     check_int(log_every, "log_every")
     check_positive(noise_std, "noise_std")
+    device = next(f.parameters()).device if device is None else torch.device(device)
+    f.to(device)
     gen = make_generator(seed)
     x_eval = sample_real(eval_batch, gen)
-    z_eval = noise_std * torch.randn(x_eval.shape, generator=gen)
+    z_eval = (noise_std * torch.randn(x_eval.shape, generator=gen)).to(device)
+    x_eval = x_eval.to(device)
     opt = torch.optim.Adam(f.parameters(), lr=lr, betas=betas)
     keys = ("step", "rec", "idem", "tight", "total", "rec_rms", "idem_rms")
     history: dict[str, list[float]] = {k: [] for k in keys}
     t0 = time.perf_counter()
     for step in range(steps):
         x = sample_real(batch, gen)
-        z = noise_std * torch.randn(x.shape, generator=gen)
+        z = (noise_std * torch.randn(x.shape, generator=gen)).to(device)
+        x = x.to(device)
         terms = ign_loss(f, x, z, lam_rec=lam_rec, lam_idem=lam_idem, lam_tight=lam_tight,
                          clamp=clamp, form=form)
         opt.zero_grad(set_to_none=True)
@@ -384,10 +394,6 @@ def ign_as_gan_parts(f: nn.Module) -> tuple[nn.Module, nn.Module]:
         ``(D, G)``: :class:`NegReconstruction` of ``f``, and ``f`` itself.
     """
     return NegReconstruction(f), f
-
-
-# Timing helpers moved to :mod:`gantools.cost`; the old names keep working.
-from .cost import compare_seconds, median_seconds  # noqa: E402,F401
 
 
 # --- several IGN runs side by side -----------------------------------------------------------
@@ -468,6 +474,20 @@ def ensemble_ign_terms(f: nn.Module, x: torch.Tensor, z: torch.Tensor, lam_rec: 
     return {"rec": rec, "idem": idem, "tight": tight_ps.mean(1), "tight_used": tight_used, "total": total}
 
 
+def _member_settings(M: int, lam_rec, lam_idem, lam_tight, clamp) -> list[dict[str, float | None]]:
+    """Per-member weights and clamp as a list of dicts, validated (``None``: no clamp)."""
+    def values(v, name):
+        v = [v] * M if v is None or isinstance(v, (int, float)) else list(v)
+        if len(v) != M:
+            raise ValueError(f"{name} must be a number or hold one value per member ({M}), got {len(v)}")
+        return [None if e is None and name == "clamp" else check_positive(e, name, allow_zero=name != "clamp")
+                for e in v]
+
+    cols = {k: values(v, k) for k, v in (("lam_rec", lam_rec), ("lam_idem", lam_idem), ("lam_tight", lam_tight),
+                                         ("clamp", clamp))}
+    return [{k: cols[k][m] for k in cols} for m in range(M)]
+
+
 def train_ign_ensemble(
     f: nn.Module,
     sample_real: Callable[[int, torch.Generator], torch.Tensor],
@@ -481,7 +501,8 @@ def train_ign_ensemble(
     lam_tight=1.0,
     clamp=1.0,
     noise_std: float = 1.0,
-    seed: int | torch.Generator | None = 0,
+    seeds: Sequence[int] | None = None,
+    device: torch.device | str | None = None,
     log_every: int = 100,
     eval_batch: int = 256,
     callback: Callable[[int, nn.Module], None] | None = None,
@@ -490,16 +511,18 @@ def train_ign_ensemble(
     r"""Train ``M`` IGN runs side by side: :func:`train_ign` for stacked networks.
 
     Each member has its own initialisation (the stacked networks' own), its own weights and
-    clamp, and its own data and noise batches; Adam on the sum of the members' objectives
-    (:func:`ensemble_ign_terms`) trains each exactly as :func:`train_ign` would with those
-    settings. The defaults are :data:`RECIPE`.
+    clamp, and its own data and noise stream (:class:`gantools.ensemble.MemberStreams`, seeded
+    by ``seeds[m]``); :class:`gantools.ensemble.MemberOptimizer` (Adam) on the sum of the
+    members' objectives (:func:`ensemble_ign_terms`) trains each exactly as :func:`train_ign`
+    would with those settings and ``seed=seeds[m]`` (same ``eval_batch``; the tests check it).
+    The defaults are :data:`RECIPE`.
 
     Parameters
     ----------
     f : nn.Module
         Stacked networks ``(M, n, d) -> (M, n, d)`` with an ``n_members`` attribute, e.g.
-        :func:`gantools.digits.stacked_autoencoders` or a
-        :class:`gantools.ensemble.EnsembleMLP` of :func:`gantools.nets.mlp`.
+        :func:`gantools.digits.stacked_autoencoders`, a :class:`gantools.ensemble.EnsembleMLP`
+        or a :class:`gantools.ensemble.VmapEnsemble`.
     sample_real : callable
         ``sample_real(n, generator)`` returns ``n`` real samples, shape ``(n, d)``.
     steps, batch : int
@@ -514,24 +537,27 @@ def train_ign_ensemble(
         Clamp factor :math:`a` per member (``None``: no clamp).
     noise_std : float
         Standard deviation of the noise :math:`z`.
-    seed : int, torch.Generator or None
-        Seeds the data and noise stream.
+    seeds : sequence of int, optional
+        One seed per member for its data and noise stream (default ``0..M-1``); the
+        initialisations are the stacked networks' own.
+    device : torch.device or str, optional
+        Where to train (default: where ``f``'s parameters are).
     log_every, eval_batch : int
-        Logging period; size of each member's fixed evaluation batch.
+        Logging period; size of each member's fixed evaluation batch (drawn first from its
+        stream, as :func:`train_ign` does).
     callback : callable, optional
         ``callback(step, f)`` at every logged step and at the end, without gradient.
     on_divergence : str
         ``"raise"`` (a :class:`gantools.errors.DivergenceError` naming the member and the step)
-        or ``"record"`` (the member's step is stored in ``diverged``, its loss is dropped from
-        then on and the others train on).
+        or ``"record"`` (the member's step is stored in ``diverged``; from then on the member is
+        inactive: its parameters and Adam moments stay exactly as they were, and the others
+        train on).
 
     Returns
     -------
     IGNEnsembleRun
         The stacked networks, the per-member settings, history and divergences.
     """
-    from .errors import DivergenceError
-
     check_int(steps, "steps")
     check_int(batch, "batch")
     check_int(log_every, "log_every")
@@ -540,64 +566,51 @@ def train_ign_ensemble(
     M = getattr(f, "n_members", None)
     if not isinstance(M, int):
         raise ValueError("f must be stacked networks with an integer attribute n_members")
-
-    def per_member(v, name):
-        if isinstance(v, (int, float)):
-            v = [float(v)] * M
-        v = list(v)
-        if len(v) != M:
-            raise ValueError(f"{name} must be a number or hold one value per member ({M}), got {len(v)}")
-        for e in v:
-            if e is not None:
-                check_positive(e, name, allow_zero=name != "clamp")
-        return v
-
-    lams = {k: per_member(v, k) for k, v in (("lam_rec", lam_rec), ("lam_idem", lam_idem),
-                                              ("lam_tight", lam_tight))}
-    clamps = per_member([None] * M if clamp is None else clamp, "clamp")
-    settings = [dict(lam_rec=lams["lam_rec"][m], lam_idem=lams["lam_idem"][m],
-                     lam_tight=lams["lam_tight"][m], clamp=clamps[m]) for m in range(M)]
-    t_rec, t_idem, t_tight = (torch.tensor(lams[k]) for k in ("lam_rec", "lam_idem", "lam_tight"))
-    t_clamp = torch.tensor([float("nan") if c is None else float(c) for c in clamps])
-    gen = make_generator(seed)
-    x_eval = sample_real(M * eval_batch, gen).reshape(M, eval_batch, -1)
-    z_eval = noise_std * torch.randn(x_eval.shape, generator=gen)
-    opt = torch.optim.Adam(f.parameters(), lr=lr, betas=betas)
-    alive = torch.ones(M, dtype=torch.bool)
+    settings = _member_settings(M, lam_rec, lam_idem, lam_tight, clamp)
+    seeds = list(range(M)) if seeds is None else [int(s) for s in seeds]
+    if len(seeds) != M:
+        raise ValueError(f"seeds must hold one seed per member ({M}), got {len(seeds)}")
+    device = next(f.parameters()).device if device is None else torch.device(device)
+    f.to(device)
+    lam = {k: torch.tensor([s[k] for s in settings], device=device) for k in ("lam_rec", "lam_idem", "lam_tight")}
+    t_clamp = torch.tensor([float("nan") if s["clamp"] is None else s["clamp"] for s in settings], device=device)
+    streams = MemberStreams(seeds, device=device)
+    x_eval = streams.sample(sample_real, eval_batch)
+    z_eval = noise_std * streams.randn(*x_eval.shape[1:])
+    opt = MemberOptimizer(f.parameters(), lr=lr, betas=betas)
+    alive = torch.ones(M, dtype=torch.bool, device=device)
     diverged: list[int | None] = [None] * M
     history: dict[str, list] = {"step": [], "rec_rms": [], "idem_rms": [], "total": []}
     t0 = time.perf_counter()
     for step in range(steps):
-        x = sample_real(M * batch, gen).reshape(M, batch, -1)
-        z = noise_std * torch.randn(x.shape, generator=gen)
-        terms = ensemble_ign_terms(f, x, z, t_rec, t_idem, t_tight, t_clamp)
-        finite = torch.isfinite(terms["total"].detach())
-        newly = alive & ~finite
+        x = streams.sample(sample_real, batch)
+        z = noise_std * streams.randn(*x.shape[1:])
+        terms = ensemble_ign_terms(f, x, z, lam["lam_rec"], lam["lam_idem"], lam["lam_tight"], t_clamp)
+        newly = alive & ~torch.isfinite(terms["total"].detach())
         if newly.any():
-            m = int(newly.nonzero()[0])
             if on_divergence == "raise":
+                m = int(newly.nonzero()[0])
                 raise DivergenceError(f"IGN ensemble: member {m} ({settings[m]}) diverged at step {step}")
             for m in newly.nonzero().flatten().tolist():
                 diverged[m] = step
-            alive &= finite
-        total = torch.where(alive, terms["total"], torch.zeros_like(terms["total"])).sum()
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        if not bool(alive.all()):
-            for p in f.parameters():           # no update at all for members that diverged
-                if p.grad is not None:
-                    p.grad[~alive] = 0.0
-        opt.step()
+            alive &= ~newly
+        opt.zero_grad()
+        torch.where(alive, terms["total"], 0.0).sum().backward()
+        opt.step(active=alive)
         if step % log_every == 0 or step == steps - 1:
-            with torch.no_grad():
-                rec_rms = (f(x_eval) - x_eval).pow(2).mean((1, 2)).sqrt()
-                fz = f(z_eval)
-                idem_rms = (f(fz) - fz).pow(2).mean((1, 2)).sqrt()
-                history["step"].append(step)
-                history["rec_rms"].append(rec_rms.tolist())
-                history["idem_rms"].append(idem_rms.tolist())
-                history["total"].append(terms["total"].detach().tolist())
-                if callback is not None:
-                    callback(step, f)
+            _log_ensemble(history, step, f, x_eval, z_eval, terms["total"], callback)
     return IGNEnsembleRun(f=f, settings=settings, history=history, diverged=diverged,
                           seconds=time.perf_counter() - t0)
+
+
+@torch.no_grad()
+def _log_ensemble(history: dict[str, list], step: int, f: nn.Module, x_eval: torch.Tensor, z_eval: torch.Tensor,
+                  total: torch.Tensor, callback: Callable[[int, nn.Module], None] | None) -> None:
+    """Append the RMS reconstruction and idempotence errors on the fixed evaluation batches."""
+    fz = f(z_eval)
+    history["step"].append(step)
+    history["rec_rms"].append((f(x_eval) - x_eval).pow(2).mean((1, 2)).sqrt().tolist())
+    history["idem_rms"].append((f(fz) - fz).pow(2).mean((1, 2)).sqrt().tolist())
+    history["total"].append(total.detach().tolist())
+    if callback is not None:
+        callback(step, f)

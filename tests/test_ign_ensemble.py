@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gantools import data, digits, ensemble, ign, losses, nets, train
+from gantools import data, digits, ensemble, ign, losses, metrics, nets, train
 from gantools.errors import DivergenceError
 
 
@@ -141,7 +141,103 @@ def test_vmap_ensemble_members_and_training_step():
 def test_score_samples_flags_constant_output():
     x, _ = data.digits()
     same = x[:1].expand(100, -1)
-    sc = digits.score_samples(same, x)
+    sc = metrics.score_samples(same, x)
     assert sc.coverage == 1 and sc.diversity == 0.0 and sc.nearest == 0.0
-    real = digits.score_samples(x[:500], x)
+    real = metrics.score_samples(x[:500], x)
     assert real.coverage == 10 and 0.9 < real.diversity < 1.1 and 0.9 < real.sharpness < 1.1
+
+
+# --- equivalence: a member trained in a batch is the member trained alone --------------------
+
+# Tolerances. A member of a batch against the same member in a batch of one: the same kernels on
+# the same numbers, equal to ATOL_BATCH (measured: 0.0). Against the single-network path
+# (train_ign / train_gan: nn.Linear instead of torch.baddbmm, so float32 rounding differs) after
+# STEPS Adam steps: ATOL_SINGLE (measured: at most 1.1e-6 for IGN, 5e-7 for the GAN).
+ATOL_BATCH = 1e-6
+ATOL_SINGLE = 1e-4
+STEPS = 30
+
+
+def _max_diff(a: torch.nn.Module, b: torch.nn.Module) -> float:
+    return max(float((p - q).detach().abs().max()) for p, q in zip(a.parameters(), b.parameters()))
+
+
+@pytest.mark.parametrize("axis", ["weights", "clamp"])
+def test_ign_member_in_a_batch_equals_the_member_alone(axis):
+    """Batched over the loss weights or over the clamp: each member is its own train_ign run."""
+    x, _ = data.digits(seed=0)
+    sr = digits.sampler(x)
+    seeds, streams = (3, 4, 5), [10, 11, 12]
+    kw = dict(lam_idem=[1.0, 0.5, 1.0], lam_tight=[1.0, 0.3, 0.7], clamp=1.0) if axis == "weights" else \
+        dict(lam_tight=1.0, clamp=[None, 1.0, 1.5])
+    opts = dict(steps=STEPS, batch=16, eval_batch=32, lr=1e-3, log_every=10)
+    run = ign.train_ign_ensemble(digits.stacked_autoencoders(seeds, hidden=32, latent=8), sr, seeds=streams,
+                                 **kw, **opts)
+    for m, s in enumerate(seeds):
+        one = {k: (v[m] if isinstance(v, list) else v) for k, v in kw.items()}
+        alone = ign.train_ign_ensemble(digits.stacked_autoencoders([s], hidden=32, latent=8), sr,
+                                       seeds=[streams[m]], **one, **opts)
+        assert _max_diff(run.member(m), alone.member(0)) <= ATOL_BATCH
+        assert run.history["rec_rms"][-1][m] == pytest.approx(alone.history["rec_rms"][-1][0], abs=1e-6)
+        f = digits.autoencoder("mlp", hidden=32, latent=8, seed=s)
+        single = ign.train_ign(f, sr, seed=streams[m], **one, **opts)
+        assert _max_diff(run.member(m), f) <= ATOL_SINGLE
+        assert run.history["rec_rms"][-1][m] == pytest.approx(single.history["rec_rms"][-1], abs=1e-4)
+
+
+def test_ign_vmap_member_in_a_batch_equals_the_member_alone():
+    """Batched over conv architectures' seeds (VmapEnsemble): each member is its own train_ign run."""
+    x, _ = data.digits(seed=0)
+    sr = digits.sampler(x)
+    seeds = (0, 1)
+    opts = dict(steps=5, batch=8, eval_batch=8, lr=1e-3, log_every=5, lam_tight=[1.0, 0.1], clamp=[1.0, None])
+    V = ensemble.VmapEnsemble([digits.autoencoder("conv", ch=4, latent=8, seed=s) for s in seeds])
+    run = ign.train_ign_ensemble(V, sr, seeds=[20, 21], **opts)
+    for m, s in enumerate(seeds):
+        f = digits.autoencoder("conv", ch=4, latent=8, seed=s)
+        ign.train_ign(f, sr, seed=20 + m, **{k: (v[m] if isinstance(v, list) else v) for k, v in opts.items()})
+        assert _max_diff(run.member(m), f) <= ATOL_SINGLE
+
+
+def test_diverged_ign_member_does_not_move_at_all():
+    """A member whose loss turns NaN is frozen: parameters and Adam moments stay exactly as they were."""
+    x, _ = data.digits(seed=0)
+    M, bad_from = 3, 4
+    calls = {"n": 0}
+
+    def sampler(n, gen):       # MemberStreams draws member 0, 1, 2 in turn: eval batch, then one per step
+        i = calls["n"]
+        calls["n"] += 1
+        out = x[torch.randint(len(x), (n,), generator=gen)]
+        return out * float("nan") if i % M == 1 and i // M - 1 >= bad_from else out
+
+    snaps = {}
+
+    def keep(step, f):
+        snaps[step] = [p[1].clone() for p in f.parameters()]
+
+    S = digits.stacked_autoencoders((0, 1, 2), hidden=16, latent=4)
+    run = ign.train_ign_ensemble(S, sampler, steps=10, batch=8, eval_batch=8, log_every=1, callback=keep,
+                                 on_divergence="record")
+    assert run.diverged == [None, bad_from, None]
+    for step in range(bad_from, 10):
+        assert all(torch.equal(a, b) for a, b in zip(snaps[step], snaps[bad_from - 1]))
+    assert not all(torch.equal(a, b) for a, b in zip(snaps[1], snaps[0]))    # it did train before
+    assert all(torch.isfinite(p).all() for p in S.parameters())
+
+
+@pytest.mark.parametrize("r1", [0.0, 1.0])
+def test_gan_member_in_a_batch_equals_the_member_alone(r1):
+    """train_gan_stacked (batched over seeds and R1): member m is train_gan(loss='ns') alone."""
+    x, _ = data.digits(seed=0)
+    sr = digits.sampler(x)
+    opts = dict(z_dim=4, steps=STEPS, batch=16, lr_d=1e-3, lr_g=1e-3, betas=(0.5, 0.999))
+    G, D = digits.stacked_gan_pairs((0, 1), hidden=16, latent=4)
+    run = train.train_gan_stacked(G, D, sr, r1=[r1, 0.5], seeds=[7, 8], **opts)
+    G1, D1 = digits.stacked_gan_pairs((0,), hidden=16, latent=4)
+    alone = train.train_gan_stacked(G1, D1, sr, r1=r1, seeds=[7], **opts)
+    assert _max_diff(run.G.member(0), alone.G.member(0)) <= ATOL_BATCH
+    assert _max_diff(run.D.member(0), alone.D.member(0)) <= ATOL_BATCH
+    g0, d0 = digits.gan_pair(hidden=16, latent=4, seed=0)
+    train.train_gan(g0, d0, sr, loss="ns", r1=r1, seed=7, **opts)
+    assert _max_diff(run.G.member(0), g0) <= ATOL_SINGLE and _max_diff(run.D.member(0), d0) <= ATOL_SINGLE
