@@ -55,31 +55,42 @@ def check_gaussian(mean, cov, what: str) -> tuple[np.ndarray, np.ndarray]:
     return m, s
 
 
-def gaussian_log_density(x: torch.Tensor, mean, cov) -> torch.Tensor:
+def gaussian_log_density(x: torch.Tensor, mean, cov, *, cholesky: bool = False) -> torch.Tensor:
     r"""Log density of :math:`\mathcal N(m,\Sigma)` at the rows of ``x``, via a Cholesky factor.
 
     .. math:: \log\mathcal N(x; m, \Sigma) = -\tfrac12 (x-m)^\top\Sigma^{-1}(x-m) - \tfrac12\log\det(2\pi\Sigma)
 
+    Batched: with ``x`` of shape ``(E, n, d)`` and ``mean`` ``(E, d)``, ``cov`` ``(E, d, d)``
+    (tensors or arrays) row set :math:`e` is evaluated under Gaussian :math:`e`; an unbatched
+    ``mean`` and ``cov`` serve every row set.
+
     Parameters
     ----------
-    x : torch.Tensor, shape (n, d)
-    mean : array-like, shape (d,)
-    cov : array-like, shape (d, d)
+    x : torch.Tensor, shape (n, d) or (E, n, d)
+    mean : array-like or torch.Tensor, shape (d,) or (E, d)
+    cov : array-like or torch.Tensor, shape (d, d) or (E, d, d)
+        The covariance :math:`\Sigma`, or with ``cholesky`` a lower-triangular :math:`L` with
+        :math:`\Sigma = LL^\top` (its diagonal may have any sign).
+    cholesky : bool
+        Whether ``cov`` is the factor :math:`L`.
 
     Returns
     -------
-    torch.Tensor, shape (n,)
-        Differentiable in ``x``.
+    torch.Tensor, shape (n,) or (E, n)
+        Differentiable in ``x`` (and in ``mean`` and ``cov`` when they are tensors).
     """
     dt = x.dtype
-    m = torch.as_tensor(np.asarray(mean, dtype=float), dtype=dt).reshape(-1)
-    S = torch.as_tensor(np.asarray(cov, dtype=float), dtype=dt)
-    if x.ndim != 2 or x.shape[1] != m.numel() or S.shape != (m.numel(), m.numel()):
-        raise ValueError(f"x must have shape (n, {m.numel()}) and cov ({m.numel()}, {m.numel()}); "
-                         f"got {tuple(x.shape)} and {tuple(S.shape)}")
-    C = torch.linalg.cholesky(S)
-    u = torch.linalg.solve_triangular(C, (x - m).T, upper=False)
-    return -0.5 * u.pow(2).sum(0) - torch.log(torch.diagonal(C)).sum() - 0.5 * m.numel() * math.log(2 * math.pi)
+    m = torch.as_tensor(mean, dtype=dt, device=x.device)
+    S = torch.as_tensor(cov, dtype=dt, device=x.device)
+    d = x.shape[-1] if x.ndim else 0
+    batched_ok = x.ndim == 3 and m.shape == (x.shape[0], d)
+    if x.ndim not in (2, 3) or not (m.shape == (d,) or batched_ok) or S.shape != (*m.shape, d):
+        raise ValueError(f"x must have shape (n, d) or (E, n, d), mean (d,) or (E, d) and cov (d, d) or "
+                         f"(E, d, d); got {tuple(x.shape)}, {tuple(m.shape)} and {tuple(S.shape)}")
+    C = S if cholesky else torch.linalg.cholesky(S)
+    u = torch.linalg.solve_triangular(C, (x - m.unsqueeze(-2)).transpose(-1, -2), upper=False)
+    log_det = torch.log(torch.diagonal(C, dim1=-2, dim2=-1).abs()).sum(-1, keepdim=True)
+    return -0.5 * u.pow(2).sum(-2) - log_det - 0.5 * d * math.log(2 * math.pi)
 
 
 def gaussian_log_ratio(x: torch.Tensor, mean_p, cov_p, mean_q, cov_q) -> torch.Tensor:
@@ -89,12 +100,13 @@ def gaussian_log_ratio(x: torch.Tensor, mean_p, cov_p, mean_q, cov_q) -> torch.T
 
     Parameters
     ----------
-    x : torch.Tensor, shape (n, d)
-    mean_p, cov_p, mean_q, cov_q : array-like, shapes (d,) and (d, d)
+    x : torch.Tensor, shape (n, d) or (E, n, d)
+    mean_p, cov_p, mean_q, cov_q : array-like or torch.Tensor
+        Shapes (d,) and (d, d), or batched as in :func:`gaussian_log_density`.
 
     Returns
     -------
-    torch.Tensor, shape (n,)
+    torch.Tensor, shape (n,) or (E, n)
         Differentiable in ``x``.
     """
     return gaussian_log_density(x, mean_p, cov_p) - gaussian_log_density(x, mean_q, cov_q)

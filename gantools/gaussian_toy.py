@@ -5,9 +5,9 @@ Target :math:`p=\mathcal N(0, [[1, .8], [.8, .89]])`; generator :math:`G(z)=\mu+
 (:func:`gantools.gaussian.gaussian_kl`) and the exact :math:`\log r` are available at every step.
 
 :func:`train_toy_ensemble` trains every (loss, seed) pair side by side: the generators are stacked
-``(E, 2)``/``(E, 2, 2)`` tensors, the discriminators one batched MLP (``torch.baddbmm``), and the
-optimisers are elementwise Adam or SGD with a learning rate per member. Members share nothing, so
-each one is exactly an independent run.
+``(E, 2)``/``(E, 2, 2)`` tensors, and the discriminators, optimisers and random streams are those
+of the batched engine (:mod:`gantools.ensemble`). Members share nothing, so each one is exactly
+the run it would be alone.
 """
 from __future__ import annotations
 
@@ -21,9 +21,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._validate import check_int, check_name, check_positive
+from .ensemble import EnsembleMLP, MemberOptimizer, MemberStreams
 from .flow import OPTIMIZERS, MonoFlowRun, train_monoflow
-from .gaussian import TOY_COV, TOY_MEAN, gaussian_log_ratio, gaussian_w2, sample_gaussian
+from .gaussian import (TOY_COV, TOY_MEAN, gaussian_kl, gaussian_kl_torch, gaussian_log_density, gaussian_log_ratio,
+                       gaussian_w2, sample_gaussian)
 from .monoflow import get_h
+from .ratio import ratio_fit
 
 __all__ = ["AffineGenerator", "exact_toy_ratio", "toy_monitor", "gaussian_toy", "ToyConfig", "PAPER_TOY",
            "paper_lr_d", "ToyEnsemble", "train_toy_ensemble"]
@@ -100,8 +103,6 @@ def toy_monitor(G: AffineGenerator, mean_p=TOY_MEAN, cov_p=TOY_COV) -> dict:
     dict
         ``mean`` (d,), ``cov`` (d, d), ``w2`` and ``kl`` (floats).
     """
-    from .gaussian import gaussian_kl
-
     m, s = G.mean, G.cov
     return {"mean": m, "cov": s, "w2": gaussian_w2(m, s, mean_p, cov_p),
             "kl": gaussian_kl(m, s + 1e-12 * np.eye(m.size), mean_p, cov_p)}
@@ -272,80 +273,79 @@ class ToyEnsemble:
         return idx
 
 
-def _init_mlp(widths: Sequence[int], seeds: Sequence[int]) -> list[torch.Tensor]:
-    params = []
-    gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
-    for fan_in, fan_out in zip(widths[:-1], widths[1:]):
-        bound = fan_in ** -0.5
-        params.append(torch.stack([(torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * bound for g in gens]))
-        params.append(torch.stack([(torch.rand(1, fan_out, generator=g) * 2 - 1) * bound for g in gens]))
-    return [p.requires_grad_(True) for p in params]
+def _stream_seeds(seed: int) -> tuple[int, int]:
+    """A member's data stream and monitoring stream, derived from its seed only (the network
+    initialisation uses the seed itself)."""
+    return int(seed) + 2 ** 32, int(seed) + 2 ** 33
 
 
-def _mlp(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    h = x
-    n = len(params) // 2
-    for i in range(n):
-        h = torch.baddbmm(params[2 * i + 1], h, params[2 * i])
-        if i < n - 1:
-            h = F.leaky_relu(h, 0.2)
-    return h[..., 0]
+class _ToyRecorder:
+    """The per-record measurements of :func:`train_toy_ensemble` (on a stream of their own, so
+    recording never changes a run)."""
+
+    KEYS = ("step", "mean", "cov", "kl", "d_slope", "d_corr", "frac_outside", "frac_outside_exact")
+
+    def __init__(self, streams: MemberStreams, batch: int):
+        self.streams, self.batch = streams, batch
+        self.rec: dict[str, list] = {k: [] for k in self.KEYS}
+
+    @torch.no_grad()
+    def __call__(self, it: int, mu: torch.Tensor, Lt: torch.Tensor, D: EnsembleMLP | None) -> None:
+        S = Lt.double() @ Lt.double().transpose(1, 2)
+        m = mu.double()
+        kl = gaussian_kl_torch(m, S, TOY_MEAN, TOY_COV)
+        x = mu[:, None] + self.streams.randn(self.batch, 2) @ Lt.transpose(1, 2)
+        lr_exact = _log_ratio(x, mu, Lt)
+        d = lr_exact if D is None else D(x)[..., 0]
+        E = mu.shape[0]
+        slopes, corrs = np.full(E, np.nan), np.full(E, np.nan)
+        if D is not None and it > 0:
+            for e in range(E):
+                f = ratio_fit(d[e], lr_exact[e])
+                slopes[e], corrs[e] = f.slope, f.corr
+        for k, v in zip(self.KEYS, (it, m.cpu().numpy(), S.cpu().numpy(), kl.cpu().numpy(), slopes, corrs,
+                                    (d.abs() > math.pi / 2).float().mean(1).cpu().numpy(),
+                                    (lr_exact.abs() > math.pi / 2).float().mean(1).cpu().numpy())):
+            self.rec[k].append(v)
 
 
-class _Adam:
-    """Elementwise Adam with a learning rate per ensemble member (leading dimension)."""
+def _log_ratio(x: torch.Tensor, mu: torch.Tensor, Lt: torch.Tensor) -> torch.Tensor:
+    """Exact log p/q for x of shape (E, n, 2), q_e = N(mu_e, Lt_e Lt_e^T), Lt lower triangular."""
+    return gaussian_log_density(x, TOY_MEAN, TOY_COV) - gaussian_log_density(x, mu, Lt, cholesky=True)
 
-    def __init__(self, params, lr: torch.Tensor, betas):
-        self.params, self.lr, (self.b1, self.b2) = params, lr, betas
-        self.m = [torch.zeros_like(p) for p in params]
-        self.v = [torch.zeros_like(p) for p in params]
-        self.t = 0
 
-    def step(self, grads, active: torch.Tensor) -> None:
-        self.t += 1
-        c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
+def _toy_d_steps(D: EnsembleMLP, opt_d: MemberOptimizer, data: MemberStreams, mu: torch.Tensor,
+                 Lt: torch.Tensor, Lp: torch.Tensor, steps: int, batch: int, active: torch.Tensor) -> None:
+    """``steps`` logistic-loss steps of every member's discriminator on fresh real and fake batches."""
+    for _ in range(steps):
         with torch.no_grad():
-            grads = list(grads)
-            torch._foreach_mul_(self.m, self.b1)
-            torch._foreach_add_(self.m, grads, alpha=1 - self.b1)
-            torch._foreach_mul_(self.v, self.b2)
-            torch._foreach_addcmul_(self.v, grads, grads, value=1 - self.b2)
-            denom = torch._foreach_div(self.v, c2)
-            torch._foreach_sqrt_(denom)
-            torch._foreach_add_(denom, 1e-8)
-            upd = torch._foreach_div(self.m, denom)
-            lr = (self.lr * active) / c1
-            torch._foreach_mul_(upd, [lr.reshape(-1, *([1] * (p.ndim - 1))) for p in self.params])
-            torch._foreach_sub_(self.params, upd)
+            x_real = data.randn(batch, 2) @ Lp.T
+            x_fake = mu[:, None] + data.randn(batch, 2) @ Lt.transpose(1, 2)
+        d_both = D(torch.cat([x_real, x_fake], 1))[..., 0]          # one pass over both batches
+        loss_d = (F.softplus(-d_both[:, :batch]).mean(1) + F.softplus(d_both[:, batch:]).mean(1)).sum()
+        opt_d.step(torch.autograd.grad(loss_d, opt_d.params), active=active)
 
 
-class _SGD:
-    def __init__(self, params, lr: torch.Tensor):
-        self.params, self.lr = params, lr
-
-    def step(self, grads, active: torch.Tensor) -> None:
-        with torch.no_grad():
-            for p, g in zip(self.params, grads):
-                p.sub_((self.lr * active).reshape(-1, *([1] * (p.ndim - 1))) * g)
-
-
-def _batched_log_ratio(x: torch.Tensor, mu: torch.Tensor, L: torch.Tensor, Pp: torch.Tensor,
-                       logdet_p: float) -> torch.Tensor:
-    """Exact log N(x; 0, Sigma_p) - log N(x; mu_e, L_e L_e^T) for x of shape (E, n, 2)."""
-    u = torch.linalg.solve_triangular(L, (x - mu[:, None]).transpose(1, 2), upper=False)  # L lower triangular
-    log_q = -0.5 * u.pow(2).sum(1) - torch.log(torch.abs(torch.det(L)))[:, None]
-    log_p = -0.5 * ((x @ Pp) * x).sum(-1) - 0.5 * logdet_p
-    return log_p - log_q
-
-
-def train_toy_ensemble(hs: Sequence[str], seeds: Sequence[int], config: ToyConfig = PAPER_TOY) -> ToyEnsemble:
+def train_toy_ensemble(hs: Sequence[str], seeds: Sequence[int], config: ToyConfig = PAPER_TOY, *,
+                       device: torch.device | str | None = None) -> ToyEnsemble:
     r"""Train the Gaussian toy for every pair in ``hs`` x ``seeds`` at once.
 
     Each member runs the loop of :func:`gantools.flow.train_monoflow` with ``loss="h"``: ``d_steps``
     logistic-loss Adam steps on a fresh real and a fresh generated batch, then one generator step
-    on :math:`-\frac1n\sum_i h(D(\mu+Lz_i))` with Adam or SGD. :math:`L` is kept lower triangular
-    (a Cholesky factor; any covariance has one), which changes nothing in the law
+    on :math:`-\frac1n\sum_i h(D(\mu+Lz_i))` with Adam or SGD. With ``exact_ratio`` the logit is the
+    exact :math:`\log p/q_{\theta_t}` *frozen* at the current generator: the gradient reaches
+    :math:`\theta` through the samples only, so the samples move along
+    :math:`h'(\log r)\nabla\log r` as in MonoFlow. :math:`L` is kept lower triangular (a
+    Cholesky factor; any covariance has one), which changes nothing in the law
     :math:`\mathcal N(\mu, LL^\top)`.
+
+    The members are independent runs on the batched engine (:mod:`gantools.ensemble`): the
+    discriminators are one :class:`~gantools.ensemble.EnsembleMLP` (member of seed :math:`s`
+    initialised as ``nets.mlp`` after ``torch.manual_seed(s)``), each member steps with its own
+    :class:`~gantools.ensemble.MemberOptimizer` state, and draws its batches from its own stream
+    (:class:`~gantools.ensemble.MemberStreams`) seeded from :math:`s` only. So a member is the
+    same run in any ensemble, and the members of one seed see the same batches whatever their
+    :math:`h`.
 
     Parameters
     ----------
@@ -354,6 +354,9 @@ def train_toy_ensemble(hs: Sequence[str], seeds: Sequence[int], config: ToyConfi
     seeds : sequence of int
         Seeds of the discriminator initialisation and of the batches.
     config : ToyConfig
+    device : torch.device or str, optional
+        Where to train (CPU by default; the batches are drawn on the CPU, so a run is the same on
+        every device up to floating-point rounding).
 
     Returns
     -------
@@ -367,89 +370,42 @@ def train_toy_ensemble(hs: Sequence[str], seeds: Sequence[int], config: ToyConfi
     names = [h for h in hs for _ in seeds]
     seed_of = [s for _ in hs for s in seeds]
     E, B = len(names), c.batch
-    gen = torch.Generator().manual_seed(1000003 * sum(seeds) + 7919 * len(names))
-    h_fn = {n: get_h(n).fn for n in names}
-    mu = torch.tensor(c.start_mean, dtype=torch.float32).repeat(E, 1).requires_grad_(True)
-    L = torch.eye(2).repeat(E, 1, 1).requires_grad_(True)
-    tril = torch.tril(torch.ones(2, 2))
-    Sp = torch.as_tensor(TOY_COV, dtype=torch.float32)
-    Lp = torch.linalg.cholesky(Sp)
-    Pp = torch.linalg.inv(Sp)
-    logdet_p = float(torch.logdet(Sp))
-    lr_g = torch.full((E,), float(c.lr_g))
-    lr_d = torch.tensor([c.lr_d if c.lr_d is not None else paper_lr_d(n) for n in names])
-    D = None if c.exact_ratio else _init_mlp([2, *c.hidden, 1], seed_of)
-    opt_d = None if D is None else _Adam(D, lr_d, c.betas)
-    opt_g = _Adam([mu, L], lr_g, c.betas) if c.optimizer == "adam" else _SGD([mu, L], lr_g)
-    groups = {n: torch.tensor([i for i, m in enumerate(names) if m == n]) for n in dict.fromkeys(names)}
-    active = torch.ones(E)
+    dev = torch.device("cpu") if device is None else torch.device(device)
+    mu = torch.tensor(c.start_mean, dtype=torch.float32, device=dev).repeat(E, 1).requires_grad_(True)
+    L = torch.eye(2, device=dev).repeat(E, 1, 1).requires_grad_(True)
+    tril = torch.tril(torch.ones(2, 2, device=dev))
+    Lp = torch.linalg.cholesky(torch.as_tensor(TOY_COV, dtype=torch.float32)).to(dev)
+    D = None if c.exact_ratio else EnsembleMLP(E, 2, 1, hidden=c.hidden, act="leaky_relu", seeds=seed_of, device=dev)
+    opt_d = None if D is None else MemberOptimizer(
+        D.parameters(), kind="adam", lr=[c.lr_d if c.lr_d is not None else paper_lr_d(n) for n in names], betas=c.betas)
+    opt_g = MemberOptimizer([mu, L], kind=c.optimizer, lr=c.lr_g, betas=c.betas)
+    data = MemberStreams([_stream_seeds(s)[0] for s in seed_of], device=dev)
+    record = _ToyRecorder(MemberStreams([_stream_seeds(s)[1] for s in seed_of], device=dev), B)
+    groups = {n: torch.tensor([i for i, m in enumerate(names) if m == n], device=dev) for n in dict.fromkeys(names)}
+    active = torch.ones(E, dtype=torch.bool, device=dev)
     diverged = np.full(E, -1)
-    rec: dict[str, list] = {k: [] for k in ("step", "mean", "cov", "kl", "d_slope", "d_corr",
-                                            "frac_outside", "frac_outside_exact")}
-
-    def noise() -> torch.Tensor:
-        return torch.randn(E, B, 2, generator=gen)
-
-    def exact(x: torch.Tensor) -> torch.Tensor:
-        return _batched_log_ratio(x, mu, L * tril, Pp, logdet_p)
-
-    def record(it: int) -> None:
-        with torch.no_grad():
-            Lt = (L * tril).double()
-            S = Lt @ Lt.transpose(1, 2)
-            m = mu.double()
-            P = Pp.double()
-            kl = 0.5 * (torch.einsum("ij,ejk->eik", P, S).diagonal(dim1=1, dim2=2).sum(1) - 2
-                        + ((m @ P) * m).sum(1) + logdet_p - torch.logdet(S))
-            x = mu[:, None] + noise() @ (L * tril).transpose(1, 2)
-            lr_exact = exact(x)
-            d = lr_exact if D is None else _mlp(D, x)
-        slopes, corrs = np.full(E, np.nan), np.full(E, np.nan)
-        if D is not None and it > 0:
-            from .ratio import ratio_fit
-            for e in range(E):
-                f = ratio_fit(d[e], lr_exact[e])
-                slopes[e], corrs[e] = f.slope, f.corr
-        rec["step"].append(it)
-        rec["mean"].append(m.numpy().copy())
-        rec["cov"].append(S.numpy().copy())
-        rec["kl"].append(kl.numpy().copy())
-        rec["d_slope"].append(slopes)
-        rec["d_corr"].append(corrs)
-        rec["frac_outside"].append((d.abs() > math.pi / 2).float().mean(1).numpy())
-        rec["frac_outside_exact"].append((lr_exact.abs() > math.pi / 2).float().mean(1).numpy())
-
     for it in range(c.iters):
         if it % c.record_every == 0:
-            record(it)
+            record(it, mu.detach(), (L * tril).detach(), D)
         if D is not None:
-            for _ in range(c.d_steps):
-                with torch.no_grad():
-                    x_real = noise() @ Lp.T
-                    x_fake = mu[:, None] + noise() @ (L * tril).transpose(1, 2)
-                d_both = _mlp(D, torch.cat([x_real, x_fake], 1))      # one pass over both batches
-                loss_d = (F.softplus(-d_both[:, :B]).mean(1) + F.softplus(d_both[:, B:]).mean(1)).sum()
-                grads = torch.autograd.grad(loss_d, D)
-                opt_d.step(grads, active)
-        x = mu[:, None] + noise() @ (L * tril).transpose(1, 2)
-        # the ratio is frozen at the current generator: the gradient flows through x only
-        d = _batched_log_ratio(x, mu.detach(), (L * tril).detach(), Pp, logdet_p) if D is None else _mlp(D, x)
-        loss_g = 0.0
-        for n, idx in groups.items():
-            loss_g = loss_g - h_fn[n](d[idx]).mean(1).sum()
+            _toy_d_steps(D, opt_d, data, mu.detach(), (L * tril).detach(), Lp, c.d_steps, B, active)
+        Lt = L * tril
+        x = mu[:, None] + data.randn(B, 2) @ Lt.transpose(1, 2)
+        # the exact ratio is frozen at the current generator: the gradient flows through x only
+        d = _log_ratio(x, mu.detach(), Lt.detach()) if D is None else D(x)[..., 0]
+        loss_g = sum(-get_h(n).fn(d[idx]).mean(1).sum() for n, idx in groups.items())
         gmu, gL = torch.autograd.grad(loss_g, [mu, L])
         old = (mu.detach().clone(), L.detach().clone())
-        opt_g.step([gmu, gL * tril], active)
+        opt_g.step([gmu, gL * tril], active=active)
         with torch.no_grad():
-            bad = ~(torch.isfinite(mu).all(1) & torch.isfinite(L).flatten(1).all(1)
-                    & (torch.abs((L * tril).diagonal(dim1=1, dim2=2)).min(1).values > 1e-6)
-                    & (mu.abs().max(1).values < 1e4))
-            if bad.any():
+            bad = active & ~(torch.isfinite(mu).all(1) & torch.isfinite(L).flatten(1).all(1)
+                             & (torch.abs((L * tril).diagonal(dim1=1, dim2=2)).min(1).values > 1e-6)
+                             & (mu.abs().max(1).values < 1e4))
+            if bad.any():       # freeze the member at its last finite state
                 mu[bad], L[bad] = old[0][bad], old[1][bad]
-                newly = bad & (active > 0)
-                diverged[newly.numpy()] = it
-                active[bad] = 0.0
-    record(c.iters)
-    st = {k: np.stack(v) for k, v in rec.items() if k != "step"}
-    return ToyEnsemble(h=names, seeds=seed_of, step=np.array(rec["step"]), diverged_at=diverged,
+                diverged[bad.cpu().numpy()] = it
+                active &= ~bad
+    record(c.iters, mu.detach(), (L * tril).detach(), D)
+    st = {k: np.stack(v) for k, v in record.rec.items() if k != "step"}
+    return ToyEnsemble(h=names, seeds=seed_of, step=np.array(record.rec["step"]), diverged_at=diverged,
                        config=c, **st)
