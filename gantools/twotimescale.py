@@ -11,7 +11,7 @@ for its dynamics to be derived exactly (the synthesis chapter checks the derivat
        \dot\phi = -k\bigl(\sigma(\theta\cdot\phi)\,\theta + l_2\,\phi\bigr), \qquad
        \dot\theta = \bigl(1-\sigma(\theta\cdot\phi)\bigr)\,\phi .
 
-   :func:`dirac_field`, :func:`simulate_dirac` (RK4), :func:`alternating_dirac` (alternating
+   :func:`dirac_field`, :func:`simulate_dirac` (RK4 by :func:`gantools.dirac.integrate`), :func:`alternating_dirac` (alternating
    gradient descent with several discriminator steps per generator step), and the laws the
    chapter derives: :func:`limit_cycle` and :func:`equilibrium_rate`.
 
@@ -33,16 +33,17 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ._validate import as_tensor, check_finite, check_int, check_positive
+from .dirac import integrate
 from .errors import DivergenceError
+from .gaussian import gaussian_kl_torch
 
 __all__ = [
-    "DiracRun", "dirac_field", "simulate_dirac", "alternating_dirac", "CycleLaw", "limit_cycle",
+    "TwoTimeScaleRun", "dirac_field", "simulate_dirac", "alternating_dirac", "CycleLaw", "limit_cycle",
     "equilibrium_rate", "fit_decay_rate",
     "gauss_hermite", "QuadraticGame", "GameState", "GameRun", "quadratic_features", "log_ratio_coefficients",
-    "gaussian_kl", "game_step", "train_quadratic_game", "game_step_radius",
+    "game_step", "train_quadratic_game", "game_step_radius",
 ]
 
 DTYPE = torch.float64
@@ -113,7 +114,7 @@ def dirac_field(phi: Any, theta: Any, *, k: Any = 1.0, l2: Any = 0.0) -> tuple[t
 
 
 @dataclass
-class DiracRun:
+class TwoTimeScaleRun:
     r"""A batch of two-time-scale Dirac GAN runs.
 
     Attributes
@@ -160,7 +161,7 @@ class DiracRun:
 
 
 def simulate_dirac(phi0: Any, theta0: Any, *, k: Any = 1.0, l2: Any = 0.0, t_end: float, dt: float,
-                   save_every: int = 1) -> DiracRun:
+                   save_every: int = 1) -> TwoTimeScaleRun:
     r"""Integrate the two-time-scale Dirac GAN (:func:`dirac_field`) with classical RK4.
 
     All ``n`` runs (one per row, each with its own ``k`` and ``l2``) advance together in one
@@ -180,7 +181,7 @@ def simulate_dirac(phi0: Any, theta0: Any, *, k: Any = 1.0, l2: Any = 0.0, t_end
 
     Returns
     -------
-    DiracRun
+    TwoTimeScaleRun
         With ``method="rk4"``.
 
     Raises
@@ -204,35 +205,22 @@ def simulate_dirac(phi0: Any, theta0: Any, *, k: Any = 1.0, l2: Any = 0.0, t_end
         sig = 1.0 / (1.0 + np.exp(-(P * Th).sum(-1, keepdims=True)))
         return -K * (sig * Th + L2 * P), (1.0 - sig) * P
 
-    steps, ps, ths = [0], [P.copy()], [Th.copy()]
+    def bad(P: np.ndarray, Th: np.ndarray) -> bool:
+        return not (np.isfinite(P).all() and np.isfinite(Th).all())
+
     with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is reported below, not warned about
-        _rk4_loop(f, P, Th, dt, n_steps, save_every, steps, ps, ths)
+        steps, ps, ths, stopped = integrate(f, P, Th, dt=dt, n_steps=n_steps, method="rk4",
+                                            save_every=save_every, stop=bad)
+    if stopped is not None:
+        raise DivergenceError(f"two-time-scale Dirac GAN (rk4, dt={dt}) diverged: the state "
+                              f"became non-finite by step {stopped} (t = {stopped * dt:.4g})")
     st = torch.tensor(steps, dtype=torch.long)
-    return DiracRun(st.to(DTYPE) * dt, st, torch.from_numpy(np.stack(ps)), torch.from_numpy(np.stack(ths)),
-                    kk[:, 0], ll[:, 0], "rk4")
-
-
-def _rk4_loop(f, P: np.ndarray, Th: np.ndarray, dt: float, n_steps: int, save_every: int,
-              steps: list, ps: list, ths: list) -> None:
-    """Classical RK4 steps of :func:`simulate_dirac`, appending the stored states to the lists."""
-    for i in range(1, n_steps + 1):
-        k1 = f(P, Th)
-        k2 = f(P + 0.5 * dt * k1[0], Th + 0.5 * dt * k1[1])
-        k3 = f(P + 0.5 * dt * k2[0], Th + 0.5 * dt * k2[1])
-        k4 = f(P + dt * k3[0], Th + dt * k3[1])
-        P = P + dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
-        Th = Th + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
-        if i % save_every == 0 or i == n_steps:
-            if not (np.isfinite(P).all() and np.isfinite(Th).all()):
-                raise DivergenceError(f"two-time-scale Dirac GAN (rk4, dt={dt}) diverged: the state "
-                                      f"became non-finite by step {i} (t = {i * dt:.4g})")
-            steps.append(i)
-            ps.append(P.copy())
-            ths.append(Th.copy())
+    return TwoTimeScaleRun(st.to(DTYPE) * dt, st, torch.from_numpy(np.stack(ps)), torch.from_numpy(np.stack(ths)),
+                           kk[:, 0], ll[:, 0], "rk4")
 
 
 def alternating_dirac(phi0: Any, theta0: Any, *, lr: float, d_steps: int, g_steps: int,
-                      lr_d: float | None = None, l2: float = 0.0, save_every: int = 1) -> DiracRun:
+                      lr_d: float | None = None, l2: float = 0.0, save_every: int = 1) -> TwoTimeScaleRun:
     r"""Alternating gradient descent on the non-saturating Dirac GAN, ``d_steps`` D steps per G step.
 
     Each generator step is preceded by :math:`n_D` = ``d_steps`` discriminator steps:
@@ -259,7 +247,7 @@ def alternating_dirac(phi0: Any, theta0: Any, *, lr: float, d_steps: int, g_step
 
     Returns
     -------
-    DiracRun
+    TwoTimeScaleRun
         With ``method="alt_gd"``, ``step`` the generator step, ``t = step * lr`` and
         ``k = d_steps * lr_d / lr`` (the time-scale ratio these settings approximate).
     """
@@ -286,7 +274,7 @@ def alternating_dirac(phi0: Any, theta0: Any, *, lr: float, d_steps: int, g_step
             ths.append(Th.copy())
     n = P.shape[0]
     st = torch.tensor(steps, dtype=torch.long)
-    return DiracRun(st.to(DTYPE) * lr, st, torch.from_numpy(np.stack(ps)), torch.from_numpy(np.stack(ths)),
+    return TwoTimeScaleRun(st.to(DTYPE) * lr, st, torch.from_numpy(np.stack(ps)), torch.from_numpy(np.stack(ths)),
                     torch.full((n,), d_steps * lr_d / lr, dtype=DTYPE), torch.full((n,), l2, dtype=DTYPE),
                     "alt_gd")
 
@@ -567,29 +555,10 @@ def log_ratio_coefficients(mu: torch.Tensor, A: torch.Tensor, mean_p: torch.Tens
     return torch.stack([W[:, 0, 0], W[:, 0, 1], W[:, 1, 1], b[:, 0], b[:, 1], c], -1)
 
 
-def gaussian_kl(mu: torch.Tensor, A: torch.Tensor, mean_p: torch.Tensor, cov_p: torch.Tensor) -> torch.Tensor:
-    r""":math:`\mathrm{KL}(q\Vert p)` for :math:`q=\mathcal N(\mu,AA^\top)`, :math:`p=\mathcal N(m_p,\Sigma_p)`.
-
-    .. math::
-        \mathrm{KL}(q\Vert p)=\tfrac12\Bigl(\operatorname{tr}(\Sigma_p^{-1}\Sigma_q)
-        +(\mu-m_p)^\top\Sigma_p^{-1}(\mu-m_p)-2+\log\frac{\det\Sigma_p}{\det\Sigma_q}\Bigr).
-
-    Parameters
-    ----------
-    mu : torch.Tensor, shape (B, 2)
-    A : torch.Tensor, shape (B, 2, 2)
-    mean_p : torch.Tensor, shape (2,)
-    cov_p : torch.Tensor, shape (2, 2)
-
-    Returns
-    -------
-    torch.Tensor, shape (B,)
-    """
-    Sq = A @ A.transpose(-1, -2)
-    P = torch.linalg.inv(cov_p)
-    diff = mu - mean_p
-    return 0.5 * (torch.einsum("ij,bji->b", P, Sq) + torch.einsum("bi,ij,bj->b", diff, P, diff) - 2
-                  + torch.logdet(cov_p) - torch.logdet(Sq))
+def _kl(mu: torch.Tensor, A: torch.Tensor, quad: "_Quadrature") -> torch.Tensor:
+    r""":math:`\mathrm{KL}(q\Vert p)` of each game, :math:`q=\mathcal N(\mu,AA^\top)`
+    (:func:`gantools.gaussian.gaussian_kl_torch`), shape (B,)."""
+    return gaussian_kl_torch(mu, A @ A.transpose(-1, -2), quad.mean_p, quad.cov_p)
 
 
 class _Quadrature:
@@ -743,7 +712,7 @@ def train_quadratic_game(mu0: Any, A0: Any, game: QuadraticGame, *, g_steps: int
     record_every = check_int(record_every, "record_every")
     quad = _Quadrature(game)
     v = torch.zeros(mu.shape[0], 6, dtype=DTYPE)
-    steps, kls, tracks = [0], [gaussian_kl(mu, A, quad.mean_p, quad.cov_p)], []
+    steps, kls, tracks = [0], [_kl(mu, A, quad)], []
 
     def diverged(what: str, i: int) -> DivergenceError:
         return DivergenceError(f"quadratic game (d_steps={d_steps}, lr_d={game.lr_d}, lr_g={game.lr_g}) "
@@ -776,7 +745,7 @@ def train_quadratic_game(mu0: Any, A0: Any, game: QuadraticGame, *, g_steps: int
             raise diverged("the generator's covariance became singular", i)
         if record:
             steps.append(i)
-            kls.append(gaussian_kl(mu, A, quad.mean_p, quad.cov_p))
+            kls.append(_kl(mu, A, quad))
     return GameRun(torch.tensor(steps), torch.stack(kls), torch.stack(tracks), GameState(mu, A, v), d_steps)
 
 

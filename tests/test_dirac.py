@@ -320,3 +320,43 @@ def test_update_matrix_equals_jacfwd_of_the_actual_step(method, variant, hp):
         jac = dirac.jacobian(variant, dim=dim, **hp)
         torch.testing.assert_close(dirac_gd.update_matrix(jac, 0.37, method=method),
                                    dirac_gd.update_map_jacobian(variant, 0.37, method=method, dim=dim, **hp))
+
+
+@pytest.mark.parametrize("field", dirac.FIELDS)
+@pytest.mark.parametrize("method", dirac.METHODS)
+def test_batched_simulate_equals_each_start_alone(method, field):
+    """A batch of starts integrated in one call is each start integrated alone, bit for bit."""
+    g = torch.Generator().manual_seed(3)
+    phi = 0.5 * torch.randn(4, 2, generator=g, dtype=torch.float64)
+    theta = 0.5 * torch.randn(4, 2, generator=g, dtype=torch.float64)
+    kw = dict(t_end=2.0, dt=0.05, method=method, field=field, save_every=3, lam=0.5)
+    both = dirac.simulate("gan_qp", phi, theta, **kw)
+    for j in range(4):
+        one = dirac.simulate("gan_qp", phi[j], theta[j], **kw)
+        assert torch.equal(both.phi[:, j], one.phi) and torch.equal(both.theta[:, j], one.theta)
+
+
+def test_integrate_is_one_rule_for_every_state_type():
+    """integrate on torch tensors, NumPy arrays and Python complex numbers gives one trajectory."""
+    m = dirac.DiracGAN("vanilla", l2=0.1)
+    f_np = dirac._closed_np(m)
+    p0, t0 = np.array([0.3, -0.5]), np.array([0.7, 0.2])
+
+    def f_c(p, t):
+        dp, dt = f_np(np.array([p.real, p.imag]), np.array([t.real, t.imag]))
+        return complex(*dp), complex(*dt)
+
+    for method in dirac.METHODS:
+        _, ps, ts, stopped = dirac.integrate(f_np, p0, t0, dt=0.1, n_steps=30, method=method)
+        _, pc, tc, _ = dirac.integrate(f_c, complex(*p0), complex(*t0), dt=0.1, n_steps=30, method=method)
+        tr = dirac.simulate(m, p0, t0, t_end=3.0, dt=0.1, method=method)
+        assert stopped is None
+        np.testing.assert_allclose(np.array(ts), tr.theta.numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(np.array(ps), tr.phi.numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(np.array(tc), np.array(ts) @ np.array([1, 1j]), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(np.array(pc), np.array(ps) @ np.array([1, 1j]), rtol=1e-12, atol=1e-14)
+    steps, _, _, stopped = dirac.integrate(f_np, p0, t0, dt=0.1, n_steps=30, save_every=4)
+    assert steps == [0, 4, 8, 12, 16, 20, 24, 28, 30] and stopped is None
+    steps, _, _, stopped = dirac.integrate(f_np, p0, t0, dt=0.1, n_steps=30, save_every=4,
+                                           stop=lambda p, t: True)
+    assert steps == [0, 4] and stopped == 4

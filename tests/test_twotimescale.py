@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from gantools import dirac, twotimescale as tts
+from gantools.gaussian import gaussian_kl_torch
 from gantools.errors import DivergenceError
 
 torch.set_num_threads(1)
@@ -84,6 +85,34 @@ def test_fit_decay_rate_and_envelope():
         tts.fit_decay_rate(t, np.exp(-0.2 * t), lo=1.0)
 
 
+def test_batched_runs_equal_runs_alone():
+    """One batched simulate_dirac / alternating_dirac call equals each run integrated alone (bit for bit)."""
+    phi0 = np.array([[0.1, 0.2], [0.5, -0.3], [-0.4, 0.1]])
+    theta0 = np.array([[0.2, 0.1], [-0.2, 0.6], [0.3, 0.3]])
+    k, l2 = [1.0, 4.0, 10.0], [0.0, 0.05, 0.02]
+    both = tts.simulate_dirac(phi0, theta0, k=k, l2=l2, t_end=20.0, dt=0.05, save_every=7)
+    alt = tts.alternating_dirac(phi0, theta0, lr=0.05, d_steps=3, g_steps=300, l2=0.05, save_every=7)
+    for j in range(3):
+        one = tts.simulate_dirac(phi0[j], theta0[j], k=k[j], l2=l2[j], t_end=20.0, dt=0.05, save_every=7)
+        assert torch.equal(both.phi[:, j], one.phi[:, 0]) and torch.equal(both.theta[:, j], one.theta[:, 0])
+        one = tts.alternating_dirac(phi0[j], theta0[j], lr=0.05, d_steps=3, g_steps=300, l2=0.05, save_every=7)
+        assert torch.equal(alt.phi[:, j], one.phi[:, 0]) and torch.equal(alt.theta[:, j], one.theta[:, 0])
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.1])
+def test_k1_runs_equal_part_one_dirac_simulate(l2):
+    """k = 1: the RK4 run is dirac.simulate's, and one D step per G step is its alternating GD."""
+    phi0, theta0 = np.array([[0.1, 0.2], [0.5, -0.3]]), np.array([[0.2, 0.1], [-0.2, 0.6]])
+    r = tts.simulate_dirac(phi0, theta0, l2=l2, t_end=10.0, dt=0.05)
+    tr = dirac.simulate("vanilla", phi0, theta0, t_end=10.0, dt=0.05, l2=l2)
+    torch.testing.assert_close(r.phi, tr.phi, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(r.theta, tr.theta, rtol=1e-12, atol=1e-14)
+    a = tts.alternating_dirac(phi0, theta0, lr=0.05, d_steps=1, g_steps=200, l2=l2)
+    tr = dirac.simulate("vanilla", phi0, theta0, t_end=10.0, dt=0.05, method="alt_gd", l2=l2)
+    torch.testing.assert_close(a.phi, tr.phi, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(a.theta, tr.theta, rtol=1e-12, atol=1e-14)
+
+
 def test_dirac_bad_input():
     with pytest.raises(ValueError, match="shape"):
         tts.dirac_field(np.zeros((3, 3)), np.zeros((3, 3)))
@@ -116,7 +145,12 @@ def test_log_ratio_coefficients_and_kl_match_closed_forms():
         q = torch.distributions.MultivariateNormal(mu[b], A[b] @ A[b].T)
         torch.testing.assert_close(tts.quadratic_features(x[b]) @ v[b], p.log_prob(x[b]) - q.log_prob(x[b]))
         kl = torch.distributions.kl_divergence(q, p)
-        assert float(tts.gaussian_kl(mu[b:b + 1], A[b:b + 1], m, S)[0]) == pytest.approx(float(kl), rel=1e-10)
+        assert float(gaussian_kl_torch(mu[b], A[b] @ A[b].T, m, S)) == pytest.approx(float(kl), rel=1e-10)
+    # the game's KL record is that closed form (gantools.gaussian)
+    run = tts.train_quadratic_game(mu, A, tts.QuadraticGame(mean_p=m.tolist(), cov_p=S.tolist()), g_steps=1)
+    want = [float(torch.distributions.kl_divergence(torch.distributions.MultivariateNormal(mu[b], A[b] @ A[b].T), p))
+            for b in range(3)]
+    assert run.kl[0].tolist() == pytest.approx(want, rel=1e-10)
 
 
 def test_hand_gradients_match_autograd():
