@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ._validate import check_int, check_name, check_points, check_positive, make_generator
-from .ensemble import EnsembleMLP
+from .ensemble import EnsembleMLP, MemberOptimizer, MemberStreams
 from .entropy import jsd_mi_lower_bound
 from .errors import DivergenceError
+from .metrics import ModeBalance, ModeStats, mode_balance, mode_stats
 
 Energy = Callable[[torch.Tensor], torch.Tensor]
 
@@ -302,17 +302,18 @@ class EnGANRun:
     def sample(self, m: int, n: int, *, seed: int | torch.Generator | None = 0) -> torch.Tensor:
         """``n`` samples :math:`G(z)`, :math:`z\\sim N(0, I)`, of member ``m``."""
         gen = make_generator(seed)
+        z = torch.randn(n, self.z_dim, generator=gen).to(self.G.weights[0].device)
         with torch.no_grad():
-            return self.generator(m)(torch.randn(n, self.z_dim, generator=gen))
+            return self.generator(m)(z).cpu()
 
     def sample_all(self, n: int, *, seed: int = 0) -> torch.Tensor:
         """``n`` samples of every member in one batched call, shape ``(n_members, n, 2)``.
 
         Member ``m`` uses the same latents as ``sample(m, n, seed=seed)``.
         """
-        z = torch.randn(n, self.z_dim, generator=make_generator(seed))
+        z = torch.randn(n, self.z_dim, generator=make_generator(seed)).to(self.G.weights[0].device)
         with torch.no_grad():
-            return self.G(z.expand(len(self.labels), n, self.z_dim).contiguous())
+            return self.G(z.expand(len(self.labels), n, self.z_dim).contiguous()).cpu()
 
 
 def _finite(value: torch.Tensor, where: str) -> None:
@@ -320,46 +321,150 @@ def _finite(value: torch.Tensor, where: str) -> None:
         raise DivergenceError(f"train_engan diverged: {where} is not finite")
 
 
-class _MaskedAdam:
-    r"""Adam on ensemble parameters (leading axis = member) with a learning rate and an on/off
-    switch per member, so that arms with different schedules share one batched computation.
+def _resolve_arms(treatments: Sequence[str | Treatment]) -> list[Treatment]:
+    """The arms of a :func:`train_engan` call, validated (names or :class:`Treatment`)."""
+    arms: list[Treatment] = []
+    for t in treatments:
+        if isinstance(t, Treatment):
+            check_name(t.entropy, ENTROPY_TREATMENTS, "entropy treatment")
+            arms.append(t)
+        else:
+            arms.append(Treatment(entropy=check_name(t, ENTROPY_TREATMENTS, "entropy treatment")))
+    if not arms:
+        raise ValueError("treatments must name at least one of " + ", ".join(ENTROPY_TREATMENTS))
+    if len({a.label for a in arms}) != len(arms):
+        raise ValueError(f"treatment labels must be unique, got {[a.label for a in arms]}")
+    return arms
 
-    For an active member the update is exactly :class:`torch.optim.Adam`'s (no weight decay);
-    an inactive member's parameters and moments are left untouched.
+
+@dataclass
+class _Members:
+    """Per-member settings of a :func:`train_engan` call, one entry per ``(arm, seed)``."""
+
+    arms: list[Treatment]
+    labels: list[tuple[str, int]]
+    seeds: list[int]
+    steps: torch.Tensor
+    u_steps: torch.Tensor
+    gp: torch.Tensor
+    decay: torch.Tensor
+    lr_u: torch.Tensor
+    lr_g: torch.Tensor
+    w_info: torch.Tensor
+    w_jsd: torch.Tensor
+    is_jsd: list[bool]
+
+    def lr_scale(self, step: int) -> torch.Tensor:
+        """Learning-rate factor of generator step ``step``: :math:`1 - t/S` with decay, else 1."""
+        return torch.where(self.decay, 1 - step / self.steps.float(), torch.ones_like(self.lr_u))
+
+
+def _resolve_members(arms: list[Treatment], seeds: Sequence[int], defaults: dict, device) -> _Members:
+    """Every member's settings: an arm's own value where it sets one, else ``defaults``."""
+    members = [(a, int(s)) for a in arms for s in seeds]
+
+    def column(key: str, check, dtype=torch.float32) -> torch.Tensor:
+        vals = [check(defaults[key] if getattr(a, key) is None else getattr(a, key), key) for a, _ in members]
+        return torch.tensor(vals, dtype=dtype, device=device)
+
+    def weight(a: Treatment, which: str) -> float:
+        if a.entropy != which:
+            return 0.0
+        w = defaults[f"{which}_weight"] if a.weight is None else a.weight
+        return check_positive(w, "weight", allow_zero=True)
+
+    nonneg = lambda v, k: check_positive(v, k, allow_zero=True)  # noqa: E731
+    return _Members(
+        arms=arms, labels=[(a.label, s) for a, s in members], seeds=[s for _, s in members],
+        steps=column("steps", check_int, torch.long), u_steps=column("u_steps", check_int, torch.long),
+        gp=column("gp", nonneg), decay=column("decay", lambda v, k: bool(v), torch.bool),
+        lr_u=column("lr_u", check_positive), lr_g=column("lr_g", check_positive),
+        w_info=torch.tensor([weight(a, "infogan") for a, _ in members], device=device),
+        w_jsd=torch.tensor([weight(a, "jsd") for a, _ in members], device=device),
+        is_jsd=[a.entropy == "jsd" for a, _ in members])
+
+
+def _draw(streams: MemberStreams, on: torch.Tensor, fn: Callable[[torch.Generator], torch.Tensor],
+          shape: tuple[int, ...]) -> torch.Tensor:
+    """``fn(generator)`` for every active member (zeros for the others), shape ``(M, *shape)``.
+
+    A member's stream advances only on its own active steps, so arms with different ``u_steps``
+    or ``steps`` draw exactly the data and latents they would draw alone.
     """
+    return torch.stack([fn(g) if a else torch.zeros(shape) for g, a in zip(streams.generators, on.tolist())]
+                       ).to(streams.device)
 
-    def __init__(self, params, n_members: int, betas: tuple[float, float], eps: float = 1e-8):
-        self.params = [p for p in params]
-        self.b1, self.b2 = betas
-        self.eps = eps
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-        self.t = torch.zeros(n_members)
 
-    @torch.no_grad()
-    def step(self, lr: torch.Tensor, active: torch.Tensor) -> None:
-        on = active.float()
-        self.t = self.t + on
-        t = self.t.clamp(min=1)
-        scale = on * lr / (1 - self.b1 ** t)          # per-member step size, 0 when inactive
-        rbc2 = (1 - self.b2 ** t).rsqrt()
-        ps = [p for p in self.params if p.grad is not None]
-        idx = [i for i, p in enumerate(self.params) if p.grad is not None]
-        gs = [p.grad for p in ps]
-        ms, vs = [self.m[i] for i in idx], [self.v[i] for i in idx]
-        shapes = [(-1,) + (1,) * (p.ndim - 1) for p in ps]
-        w1 = [(on * (1 - self.b1)).view(sh) for sh in shapes]
-        w2 = [(on * (1 - self.b2)).view(sh) for sh in shapes]
-        torch._foreach_lerp_(ms, gs, w1)
-        torch._foreach_lerp_(vs, torch._foreach_mul(gs, gs), w2)
-        denom = torch._foreach_sqrt(vs)
-        torch._foreach_mul_(denom, [rbc2.view(sh) for sh in shapes])
-        torch._foreach_add_(denom, self.eps)
-        upd = torch._foreach_div(ms, denom)
-        torch._foreach_mul_(upd, [scale.view(sh) for sh in shapes])
-        torch._foreach_sub_(ps, upd)
-        for p in ps:
-            p.grad = None
+def _energy_step(U: EnsembleMLP, G: EnsembleMLP, opt: MemberOptimizer, streams: MemberStreams,
+                 sample_real, mem: _Members, on: torch.Tensor, lr: torch.Tensor, batch: int, z_dim: int,
+                 where: str) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""One Adam step of every active member's energy on
+    :math:`\mathbb E_p U - \mathbb E_z U(\operatorname{sg} G(z)) + \lambda\,\mathbb E_p\lVert\nabla_x U\rVert^2`.
+
+    Returns the per-member losses and the mean energy of the real batch (both detached).
+    """
+    x = _draw(streams, on, lambda g: sample_real(batch, g), (batch, 2)).requires_grad_(True)
+    with torch.no_grad():
+        fake = G(_draw(streams, on, lambda g: torch.randn(batch, z_dim, generator=g), (batch, z_dim)))
+    u_real = U(x)[..., 0]
+    (gx,) = torch.autograd.grad(u_real.sum(), x, create_graph=True)
+    loss = u_real.mean(1) - U(fake)[..., 0].mean(1) + mem.gp * gx.pow(2).sum(-1).mean(1)
+    _finite(loss.detach(), f"the energy loss at {where}")
+    opt.step(torch.autograd.grad(loss.sum(), opt.params), active=on, lr=lr)
+    return loss.detach(), u_real.detach().mean(1)
+
+
+def _entropy_terms(aux: EnsembleMLP, xg: torch.Tensor, z: torch.Tensor, streams: MemberStreams,
+                   mem: _Members, on: torch.Tensor) -> torch.Tensor:
+    r"""Per-member :math:`\lambda_{\text{info}}\,\mathbb E\lVert z - E(G(z))\rVert^2 - \lambda_{\text{jsd}}\,\hat I_{\mathrm{JSD}}`.
+
+    One auxiliary ensemble serves both surrogates: it reads ``(x, z)``, the InfoGAN encoder with
+    ``z`` masked to zero (its first ``z_dim`` outputs are :math:`E(x)`), the JSD statistics
+    network with ``z`` (its last output is :math:`T(x, z)`); negatives of the JSD bound pair
+    :math:`G(z)` with a shuffled :math:`z` (a permutation from the member's own stream).
+    """
+    M, batch, z_dim = z.shape
+    perm = torch.stack([torch.randperm(batch, generator=g) if a and j else torch.arange(batch)
+                        for g, a, j in zip(streams.generators, on.tolist(), mem.is_jsd)]).to(z.device)
+    z_shuf = torch.gather(z, 1, perm[..., None].expand_as(z))
+    zmask = (mem.w_info == 0).float()[:, None, None]
+    out_joint = aux(torch.cat([xg, z * zmask], -1))
+    out_marg = aux(torch.cat([xg, z_shuf], -1))[..., -1]
+    recon = (z - out_joint[..., :z_dim]).pow(2).sum(-1).mean(1)
+    return mem.w_info * recon - mem.w_jsd * jsd_mi_lower_bound(out_joint[..., -1], out_marg)
+
+
+def _generator_step(U: EnsembleMLP, G: EnsembleMLP, aux: EnsembleMLP | None, opt: MemberOptimizer,
+                    streams: MemberStreams, mem: _Members, on: torch.Tensor, lr: torch.Tensor, batch: int,
+                    z_dim: int, fixed_energy: Energy | None, where: str) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""One Adam step of every active member's generator (and auxiliary net) on
+    :math:`\mathbb E_z U(G(z)) - \hat H`; returns the per-member losses and the generated batch."""
+    z = _draw(streams, on, lambda g: torch.randn(batch, z_dim, generator=g), (batch, z_dim))
+    xg = G(z)
+    if fixed_energy is None:
+        loss = U(xg)[..., 0].mean(1)
+    else:
+        loss = _u(fixed_energy, xg.reshape(-1, 2)).reshape(len(mem.labels), batch).mean(1)
+    if aux is not None:
+        loss = loss + _entropy_terms(aux, xg, z, streams, mem, on)
+    _finite(loss.detach(), f"the generator loss at {where}")
+    opt.step(torch.autograd.grad(loss.sum(), opt.params), active=on, lr=lr)
+    return loss.detach(), xg.detach()
+
+
+def _networks(mem: _Members, z_dim: int, arch: dict, device) -> tuple[EnsembleMLP, EnsembleMLP, EnsembleMLP | None]:
+    """The energies, generators and (when an arm has an entropy term) auxiliary networks.
+
+    Member ``(t, s)`` initialises them from seeds ``1000 + s``, ``2000 + s`` and ``3000 + s``.
+    """
+    M, s = len(mem.labels), mem.seeds
+    h, d, a = arch["hidden"], arch["depth"], arch["act"]
+    U = EnsembleMLP(M, 2, 1, seeds=[1000 + k for k in s], hidden=h, depth=d, act=a, device=device)
+    G = EnsembleMLP(M, z_dim, 2, seeds=[2000 + k for k in s], hidden=arch["g_hidden"] or h,
+                    depth=arch["g_depth"], act=arch["g_act"], device=device)
+    aux = (EnsembleMLP(M, 2 + z_dim, z_dim + 1, seeds=[3000 + k for k in s], hidden=h, depth=d, act=a,
+                       device=device) if any(x.entropy != "none" for x in mem.arms) else None)
+    return U, G, aux
 
 
 def train_engan(
@@ -369,7 +474,7 @@ def train_engan(
     seeds: Sequence[int] = (0,),
     steps: int = 10000,
     z_dim: int = 2,
-    hidden: int = 64,
+    hidden: int = 128,
     depth: int = 2,
     act: str = "leaky_relu",
     g_hidden: int | None = 128,
@@ -386,14 +491,15 @@ def train_engan(
     jsd_weight: float = 1.0,
     log_every: int = 100,
     fixed_energy: Energy | None = None,
+    device: torch.device | str | None = None,
 ) -> EnGANRun:
     r"""Train energies and generators for several entropy treatments and seeds at once.
 
-    The defaults are the book's CPU recipe for the 25-Gaussian grid: no entropy term, a ReLU
-    generator with three hidden layers of 128 units (the energy has two of 64), two energy steps
-    per generator step, 10,000 generator
-    steps and a linear learning-rate decay to zero (Part II, notebook 3, measures it in three
-    seeds; ``benchmarks/part2_ablation.py`` what each ingredient does).
+    The defaults are the book's CPU recipe for the 25-Gaussian grid: no entropy term, an energy
+    with two hidden layers of 128 LeakyReLU(0.2) units, a ReLU generator with three hidden layers
+    of 128, two energy steps per generator step, 10,000 generator steps and a linear
+    learning-rate decay to zero (Part II, notebook 3, measures it over nine seeds;
+    ``benchmarks/part2_ablation.py`` what each ingredient does).
 
     For every member (a pair treatment x seed) the energy :math:`U_\phi` takes ``u_steps``
     Adam steps on
@@ -414,12 +520,16 @@ def train_engan(
     With ``decay`` both learning rates at generator step :math:`t` of :math:`S` are
     :math:`\mathrm{lr}\,(1 - t/S)`.
 
-    All members run in one batched computation (:class:`gantools.ensemble.EnsembleMLP`); their
-    losses are summed, which leaves each member's gradient its own, and a per-member Adam
-    (learning rate and on/off switch per member) lets arms with different ``u_steps``, ``steps``,
-    schedules, penalties and learning rates share the batch. Member ``(t, s)`` initialises its
-    networks and draws its data and latents from seed ``s`` (the same seed gives the same initial
-    networks for every treatment).
+    All members run in one batched computation on the engine of :mod:`gantools.ensemble`
+    (:class:`~gantools.ensemble.EnsembleMLP` networks, one
+    :class:`~gantools.ensemble.MemberOptimizer` per player with a learning rate, a step count
+    and an active mask per member, one :class:`~gantools.ensemble.MemberStreams` stream per
+    member). Their losses are summed, which leaves each member's gradient its own, so arms with
+    different ``u_steps``, ``steps``, schedules, penalties, learning rates and entropy terms
+    share the batch, and a member trained in a batch is the run of that member alone (the tests
+    check it for every arm setting). Member ``(t, s)`` initialises its networks from seed ``s``
+    (the same for every treatment) and draws its data, latents and shuffles from its own stream,
+    seeded ``s``.
 
     Parameters
     ----------
@@ -456,6 +566,9 @@ def train_engan(
         If given, a fixed energy ``(n, 2) -> (n,)`` replaces the learned one: no energy steps are
         taken and the generators train on :math:`\mathbb E_z[U(G(z))] - \hat H` alone (the
         learned :math:`U` stays at its initialisation).
+    device : torch.device or str, optional
+        Where the networks train (CPU by default); the random draws are made on the CPU, so a
+        seed names the same data and latents on every device.
 
     Returns
     -------
@@ -469,206 +582,94 @@ def train_engan(
     """
     import time
 
-    arms: list[Treatment] = []
-    for t in treatments:
-        if isinstance(t, Treatment):
-            check_name(t.entropy, ENTROPY_TREATMENTS, "entropy treatment")
-            arms.append(t)
-        else:
-            arms.append(Treatment(entropy=check_name(t, ENTROPY_TREATMENTS, "entropy treatment")))
-    if not arms:
-        raise ValueError("treatments must name at least one of " + ", ".join(ENTROPY_TREATMENTS))
-    if len({a.label for a in arms}) != len(arms):
-        raise ValueError(f"treatment labels must be unique, got {[a.label for a in arms]}")
-    seeds = [int(s) for s in seeds]
-    check_int(steps, "steps")
+    arms = _resolve_arms(treatments)
     check_int(z_dim, "z_dim")
     check_int(batch, "batch", minimum=2)
-    check_int(u_steps, "u_steps")
-    check_positive(gp, "gp", allow_zero=True)
-
-    def arm_value(a: Treatment, key: str, default):
-        v = getattr(a, key)
-        return default if v is None else v
-
-    labels = [(a.label, s) for a in arms for s in seeds]
-    members = [(a, s) for a in arms for s in seeds]
-    M = len(labels)
-    mseeds = [s for _, s in labels]
-    m_steps = torch.tensor([check_int(arm_value(a, "steps", steps), "steps") for a, _ in members])
-    m_usteps = torch.tensor([check_int(arm_value(a, "u_steps", u_steps), "u_steps") for a, _ in members])
-    m_gp = torch.tensor([check_positive(arm_value(a, "gp", gp), "gp", allow_zero=True) for a, _ in members])
-    m_decay = torch.tensor([bool(arm_value(a, "decay", decay)) for a, _ in members])
-    m_lr_u = torch.tensor([check_positive(arm_value(a, "lr_u", lr_u), "lr_u") for a, _ in members])
-    m_lr_g = torch.tensor([check_positive(arm_value(a, "lr_g", lr_g), "lr_g") for a, _ in members])
-
-    def weight(a: Treatment, which: str) -> float:
-        if a.entropy != which:
-            return 0.0
-        return check_positive(arm_value(a, "weight", infogan_weight if which == "infogan" else jsd_weight),
-                              "weight", allow_zero=True)
-
-    w_info = torch.tensor([weight(a, "infogan") for a, _ in members])
-    w_jsd = torch.tensor([weight(a, "jsd") for a, _ in members])
-    U = EnsembleMLP(M, 2, 1, seeds=[1000 + s for s in mseeds], hidden=hidden, depth=depth, act=act)
-    G = EnsembleMLP(M, z_dim, 2, seeds=[2000 + s for s in mseeds], hidden=g_hidden or hidden,
-                    depth=g_depth, act=g_act)
-    # one auxiliary net per member: the encoder E(x) -> z for "infogan", T(x, z) -> 1 for "jsd".
-    # Both read (x, z) (E ignores z via a zero mask) so that a single ensemble serves every member.
-    need_aux = any(a.entropy != "none" for a in arms)
-    aux = (EnsembleMLP(M, 2 + z_dim, z_dim + 1, seeds=[3000 + s for s in mseeds], hidden=hidden,
-                       depth=depth, act=act) if need_aux else None)
-    zmask = torch.tensor([0.0 if a.entropy == "infogan" else 1.0 for a, _ in members])[:, None, None]
-    gens = [make_generator(s) for s in mseeds]
-    opt_u = _MaskedAdam(U.parameters(), M, betas)
-    opt_g = _MaskedAdam(list(G.parameters()) + (list(aux.parameters()) if aux is not None else []), M, betas)
-
-    # a member's random stream advances only on its own active updates, so that arms with
-    # different u_steps or steps draw exactly the data and latents they would draw alone
-    def real_batch(on: list[bool]) -> torch.Tensor:
-        return torch.stack([sample_real(batch, g) if a else torch.zeros(batch, 2) for g, a in zip(gens, on)])
-
-    def latents(on: list[bool]) -> torch.Tensor:
-        return torch.stack([torch.randn(batch, z_dim, generator=g) if a else torch.zeros(batch, z_dim)
-                            for g, a in zip(gens, on)])
-
-    total = int(m_steps.max())
+    mem = _resolve_members(arms, [int(s) for s in seeds], dict(
+        steps=steps, u_steps=u_steps, gp=gp, decay=decay, lr_u=lr_u, lr_g=lr_g, infogan_weight=infogan_weight,
+        jsd_weight=jsd_weight), device)
+    U, G, aux = _networks(mem, z_dim, dict(hidden=hidden, depth=depth, act=act, g_hidden=g_hidden,
+                                          g_depth=g_depth, g_act=g_act), device)
+    opt_u = MemberOptimizer(U.parameters(), lr=mem.lr_u, betas=betas)
+    opt_g = MemberOptimizer(list(G.parameters()) + (list(aux.parameters()) if aux is not None else []),
+                            lr=mem.lr_g, betas=betas)
+    streams = MemberStreams(mem.seeds, device=device)
+    total = int(mem.steps.max())
     hist: dict[str, list] = {"step": [], "loss_u": [], "loss_g": [], "energy_gap": []}
     t0 = time.perf_counter()
     for step in range(total):
-        alive = step < m_steps
-        frac = torch.where(m_decay, 1 - step / m_steps.float(), torch.ones(M))
-        for k in range(0 if fixed_energy is not None else int(m_usteps[alive].max())):
-            on = alive & (k < m_usteps)
-            x = real_batch(on.tolist()).requires_grad_(True)
-            with torch.no_grad():
-                fake = G(latents(on.tolist()))
-            u_real = U(x)[..., 0]
-            (gx,) = torch.autograd.grad(u_real.sum(), x, create_graph=True)
-            loss_u_m = u_real.mean(1) - U(fake)[..., 0].mean(1) + m_gp * gx.pow(2).sum(-1).mean(1)
-            _finite(loss_u_m.detach(), f"the energy loss at step {step}")
-            loss_u_m.sum().backward()
-            opt_u.step(m_lr_u * frac, on)
-        z = latents(alive.tolist())
-        xg = G(z)
-        if fixed_energy is None:
-            loss_g_m = U(xg)[..., 0].mean(1)
-        else:
-            loss_g_m = _u(fixed_energy, xg.reshape(-1, 2)).reshape(M, batch).mean(1)
-        if aux is not None:
-            perm = torch.stack([torch.randperm(batch, generator=g) if a and mem[0].entropy == "jsd"
-                                else torch.arange(batch) for g, a, mem in zip(gens, alive.tolist(), members)])
-            z_shuf = torch.gather(z, 1, perm[..., None].expand_as(z))
-            out_joint = aux(torch.cat([xg, z * zmask], -1))
-            out_marg = aux(torch.cat([xg, z_shuf], -1))[..., -1]
-            recon = (z - out_joint[..., :z_dim]).pow(2).sum(-1).mean(1)
-            mi = jsd_mi_lower_bound(out_joint[..., -1], out_marg)
-            loss_g_m = loss_g_m + w_info * recon - w_jsd * mi
-        _finite(loss_g_m.detach(), f"the generator loss at step {step}")
-        for p in U.parameters():
-            p.requires_grad_(False)
-        loss_g_m.sum().backward()
-        for p in U.parameters():
-            p.requires_grad_(True)
-        opt_g.step(m_lr_g * frac, alive)
+        alive = step < mem.steps
+        scale = mem.lr_scale(step)
+        for k in range(0 if fixed_energy is not None else int(mem.u_steps[alive].max())):
+            loss_u, u_real = _energy_step(U, G, opt_u, streams, sample_real, mem, alive & (k < mem.u_steps),
+                                          mem.lr_u * scale, batch, z_dim, f"step {step}")
+        loss_g, xg = _generator_step(U, G, aux, opt_g, streams, mem, alive, mem.lr_g * scale, batch, z_dim,
+                                     fixed_energy, f"step {step}")
         if fixed_energy is None and (step % log_every == 0 or step == total - 1):
-            hist["step"].append(step)
-            hist["loss_u"].append(loss_u_m.detach().tolist())
-            hist["loss_g"].append(loss_g_m.detach().tolist())
-            with torch.no_grad():
-                hist["energy_gap"].append((u_real.detach().mean(1) - U(xg.detach())[..., 0].mean(1)).tolist())
-    return EnGANRun(U=U, G=G, aux=aux, labels=labels, z_dim=z_dim, history=hist,
+            _record(hist, step, U, loss_u, loss_g, u_real, xg)
+    return EnGANRun(U=U, G=G, aux=aux, labels=mem.labels, z_dim=z_dim, history=hist,
                     seconds=time.perf_counter() - t0, treatments=arms)
 
 
-@dataclass(frozen=True)
-class ModeBalance:
-    r"""Coverage, quality and balance of a sample of a Gaussian mixture (see :func:`mode_balance`)."""
-
-    modes_captured: int
-    n_modes: int
-    high_quality_fraction: float
-    kl_hq: float
-    balanced_mass: float
-    counts: tuple[int, ...]
+def _record(hist: dict[str, list], step: int, U: EnsembleMLP, loss_u: torch.Tensor, loss_g: torch.Tensor,
+            u_real: torch.Tensor, xg: torch.Tensor) -> None:
+    """Append the step's per-member losses and energy gap :math:`\\mathbb E_p U - \\mathbb E_z U(G(z))`."""
+    hist["step"].append(step)
+    hist["loss_u"].append(loss_u.tolist())
+    hist["loss_g"].append(loss_g.tolist())
+    with torch.no_grad():
+        hist["energy_gap"].append((u_real - U(xg)[..., 0].mean(1)).tolist())
 
 
-def mode_balance(samples, centers, sigma: float, *, min_fraction: float = 0.1) -> ModeBalance:
-    r"""Mode statistics whose balance is measured on the high-quality samples only.
+# ----------------------------------------------------------------------------- mode statistics of a run
+def _per_member(run: EnGANRun, name: str, n: int, seed: int, metric: Callable) -> dict:
+    from .data import mode_centers, mode_sigma
 
-    A sample is *high quality* (HQ) when it lies within :math:`3\sigma` of its nearest centre;
-    :math:`n_k` counts the HQ samples of mode :math:`k` among :math:`n` samples and :math:`K`
-    modes. Then
-
-    * ``modes_captured``: modes with :math:`n_k \ge \max(1, \mathrm{round}(f\,n/K))`,
-      :math:`f` = ``min_fraction``;
-    * ``kl_hq``: :math:`\sum_k \hat p_k\log(K\hat p_k)` with :math:`\hat p_k = n_k/\sum_j n_j`,
-      the balance *among* HQ samples (:math:`\log K` when there are none);
-    * ``balanced_mass``: :math:`\sum_k \min(n_k/n,\ 1/K)`, the share of the ideal, perfectly
-      balanced and perfectly sharp sampler that the sample matches. It is 1 for that sampler,
-      :math:`k/K` for a sharp collapse onto :math:`k` modes and about the HQ fraction for a
-      uniform smear, so a smear cannot score as balanced.
-
-    Parameters
-    ----------
-    samples : array-like, shape (n, d)
-    centers : array-like, shape (K, d)
-    sigma : float
-        Standard deviation of each mode.
-    min_fraction : float
-        Share of a balanced mode's count a mode needs to be captured.
-
-    Returns
-    -------
-    ModeBalance
-    """
-    x = check_points(samples, "samples")
-    c = check_points(centers, "centers", dim=x.shape[1])
-    sigma = check_positive(sigma, "sigma")
-    check_positive(min_fraction, "min_fraction")
-    n, K = x.shape[0], c.shape[0]
-    dmin, nearest = torch.cdist(x.double(), c.double()).min(1)
-    good = dmin <= 3 * sigma
-    counts = torch.bincount(nearest[good], minlength=K).double()
-    tot = counts.sum()
-    if tot > 0:
-        p = counts / tot
-        nz = p > 0
-        kl = float((p[nz] * torch.log(p[nz] * K)).sum())
-    else:
-        kl = math.log(K)
-    return ModeBalance(
-        modes_captured=int((counts >= max(1, round(min_fraction * n / K))).sum()),
-        n_modes=K,
-        high_quality_fraction=float(good.double().mean()),
-        kl_hq=kl,
-        balanced_mass=float(torch.minimum(counts / n, torch.full_like(counts, 1.0 / K)).sum()),
-        counts=tuple(int(v) for v in counts),
-    )
+    check_int(n, "n")
+    c, s = mode_centers(name), mode_sigma(name)
+    xs = run.sample_all(n, seed=seed)
+    return {label: metric(xs[m], c, s) for m, label in enumerate(run.labels)}
 
 
 def engan_balance(run: EnGANRun, name: str, *, n: int = 2000, seed: int = 123) -> dict[tuple[str, int], ModeBalance]:
-    """:func:`mode_balance` of ``n`` generator samples of every member of ``run`` on the toy set ``name``.
+    """:func:`gantools.metrics.mode_balance` of ``n`` generator samples of every member of ``run``.
 
     Parameters
     ----------
     run : EnGANRun
     name : str
-        ``"25gaussians"`` or ``"8gaussians"``.
+        The toy set, ``"25gaussians"`` or ``"8gaussians"``.
     n, seed : int
-        Samples per member and the seed of their latents (shared by all members).
+        Samples per member and the seed of their latents (shared by all members: member ``m``
+        uses the latents of ``run.sample(m, n, seed=seed)``).
 
     Returns
     -------
     dict
         ``(treatment, seed) -> ModeBalance``.
     """
-    from .data import mode_centers, mode_sigma
+    return _per_member(run, name, n, seed, mode_balance)
+
+
+def engan_mode_stats(run: EnGANRun, name: str, *, n: int = 2000, min_fraction: float = 0.1,
+                     seed: int = 123) -> dict[tuple[str, int], ModeStats]:
+    r""":func:`gantools.metrics.mode_stats` of ``n`` generator samples of every member of ``run``.
+
+    A mode counts as *captured* when it holds at least ``min_fraction`` of the high-quality
+    samples a perfectly balanced sampler would put there, i.e.
+    ``min_count = max(1, round(min_fraction * n / K))`` for the ``K`` modes of the toy set
+    ``name`` (``"25gaussians"`` or ``"8gaussians"``); latents as in :func:`engan_balance`.
+
+    Returns
+    -------
+    dict
+        ``(treatment, seed) -> ModeStats``.
+    """
+    from .data import mode_centers
 
     check_int(n, "n")
-    c, s = mode_centers(name), mode_sigma(name)
-    xs = run.sample_all(n, seed=seed)
-    return {label: mode_balance(xs[m], c, s) for m, label in enumerate(run.labels)}
+    min_count = max(1, round(check_positive(min_fraction, "min_fraction") * n / len(mode_centers(name))))
+    return _per_member(run, name, n, seed, lambda x, c, s: mode_stats(x, c, s, min_count=min_count))
 
 
 # ----------------------------------------------------------------------------- latent densities
@@ -702,23 +703,15 @@ def log_abs_det_jacobian(G: Callable[[torch.Tensor], torch.Tensor], z: torch.Ten
     return torch.linalg.slogdet(J)[1]
 
 
-def engan_mode_stats(run: EnGANRun, name: str, *, n: int = 2000, min_fraction: float = 0.1,
-                     seed: int = 123) -> dict[tuple[str, int], "ModeStats"]:
-    r"""Mode statistics (:func:`gantools.metrics.mode_stats`) of every member of ``run``.
-
-    ``n`` generator samples per member; a mode counts as *captured* when it holds at least
-    ``min_fraction`` of the high-quality samples a perfectly balanced sampler would put
-    there, i.e. ``min_count = max(1, round(min_fraction * n / K))`` for ``K`` modes of the toy
-    set ``name`` (``"25gaussians"`` or ``"8gaussians"``).
-    """
-    from .data import mode_centers, mode_sigma
-    from .metrics import mode_stats
-
-    check_int(n, "n")
-    c = mode_centers(name)
-    min_count = max(1, round(check_positive(min_fraction, "min_fraction") * n / len(c)))
-    return {label: mode_stats(run.sample(m, n, seed=seed), c, mode_sigma(name), min_count=min_count)
-            for m, label in enumerate(run.labels)}
+# ----------------------------------------------------------------------------- the paper's scale
+PAPER_SCALE: dict[str, object] = dict(hidden=512, depth=3, g_hidden=512, g_depth=3, batch=256, u_steps=5,
+                                      steps=100_000, lr_u=1e-4, lr_g=1e-4, decay=False)
+"""Where Kumar et al.'s toy experiments (their code's ``train_ebm_toy.py``) differ from the recipe
+(keyword arguments of :func:`train_engan`): every network with three hidden layers of 512 units,
+batch 256, five energy steps per generator step, 100,000 generator steps, Adam at
+:math:`10^{-4}` without decay. Shared with the recipe: betas (0.5, 0.9), penalty 0.1,
+:math:`z\in\mathbb R^2`, a ReLU generator and LeakyReLU(0.2) energy. The benchmarks' ``--scale paper``
+trains with these settings (their rows and regimes still change one setting each)."""
 
 
 # ----------------------------------------------------------------------------- the recipe's ablation
@@ -741,14 +734,14 @@ ABLATION_ROWS: tuple[AblationRow, ...] = (
     AblationRow("G: width 64", arch=(("g_hidden", 64),)),
     AblationRow("G: LeakyReLU(0.2), 3 layers", arch=(("g_act", "leaky_relu"),)),
     AblationRow("G: ReLU, 2 layers", arch=(("g_depth", 2),)),
-    AblationRow("G: LeakyReLU(0.2), 2 layers of 64 (first edition)",
+    AblationRow("G: LeakyReLU(0.2), 2 layers of 64",
                 arch=(("g_act", "leaky_relu"), ("g_depth", 2), ("g_hidden", 64))),
     AblationRow("1 energy step per G step", arm=(("u_steps", 1),)),
     AblationRow("no learning-rate decay", arm=(("decay", False),)),
     AblationRow("5,000 steps", arm=(("steps", 5000),)),
     AblationRow("2,500 steps", arm=(("steps", 2500),)),
     AblationRow("energy width 32", arch=(("hidden", 32),)),
-    AblationRow("energy width 128", arch=(("hidden", 128),)),
+    AblationRow("energy width 64", arch=(("hidden", 64),)),
     AblationRow("penalty 0.01", arm=(("gp", 0.01),)),
     AblationRow("penalty 1", arm=(("gp", 1.0),)),
 )

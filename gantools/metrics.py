@@ -1,6 +1,7 @@
 r"""Sample-quality metrics: how close a generator's samples are to the data.
 
-Mode coverage of a mixture (:func:`mode_stats`), the exact 2-Wasserstein distance between two
+Mode coverage of a mixture (:func:`mode_stats`; :func:`mode_balance` measures the balance on
+the high-quality samples only, so that a smear cannot pass for a balanced sampler), the exact 2-Wasserstein distance between two
 equal-size point sets (:func:`w2`), the squared maximum mean discrepancy with Gaussian kernels
 (:func:`mmd`), and class coverage and image statistics of generated 8x8 digits (:func:`digit_scores`,
 :func:`score_samples`). Each returns
@@ -8,6 +9,7 @@ numbers (or a frozen dataclass of numbers), never tensors.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +19,8 @@ from scipy.optimize import linear_sum_assignment
 from ._validate import as_tensor, check_finite, check_int, check_points, check_positive
 from .digits import as_images, nearest_real_distance, predict_proba, sharpness
 
-__all__ = ["ModeStats", "mode_stats", "w2", "mmd", "DigitScores", "digit_scores", "SampleScores", "score_samples"]
+__all__ = ["ModeStats", "mode_stats", "ModeBalance", "mode_balance", "w2", "mmd", "DigitScores", "digit_scores",
+           "SampleScores", "score_samples"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,88 @@ def mode_stats(samples, centers, sigma: float, *, min_count: int = 1) -> ModeSta
         high_quality_fraction=float(good.double().mean()),
         kl_to_uniform=kl,
         counts=tuple(int(v) for v in hq_counts),
+    )
+
+
+@dataclass(frozen=True)
+class ModeBalance:
+    r"""Coverage, quality and balance of a sample of a Gaussian mixture (see :func:`mode_balance`).
+
+    Attributes
+    ----------
+    modes_captured : int
+        Modes holding at least ``max(1, round(min_fraction * n / K))`` high-quality samples.
+    n_modes : int
+        Number :math:`K` of modes.
+    high_quality_fraction : float
+        Share of all samples within :math:`3\sigma` of their nearest centre.
+    kl_hq : float
+        :math:`\sum_k \hat p_k\log(K\hat p_k)` of the high-quality samples' histogram.
+    balanced_mass : float
+        :math:`\sum_k \min(n_k/n,\ 1/K)`.
+    counts : tuple of int, length n_modes
+        High-quality samples per mode, in the order of ``centers``.
+    """
+
+    modes_captured: int
+    n_modes: int
+    high_quality_fraction: float
+    kl_hq: float
+    balanced_mass: float
+    counts: tuple[int, ...]
+
+
+def mode_balance(samples, centers, sigma: float, *, min_fraction: float = 0.1) -> ModeBalance:
+    r"""Mode statistics whose balance is measured on the high-quality samples only.
+
+    A sample is *high quality* (HQ) when it lies within :math:`3\sigma` of its nearest centre;
+    :math:`n_k` counts the HQ samples of mode :math:`k` among :math:`n` samples and :math:`K`
+    modes. Then
+
+    * ``modes_captured``: modes with :math:`n_k \ge \max(1, \mathrm{round}(f\,n/K))`,
+      :math:`f` = ``min_fraction``;
+    * ``kl_hq``: :math:`\sum_k \hat p_k\log(K\hat p_k)` with :math:`\hat p_k = n_k/\sum_j n_j`,
+      the balance *among* HQ samples (:math:`\log K` when there are none);
+    * ``balanced_mass``: :math:`\sum_k \min(n_k/n,\ 1/K)`, the share of the ideal, perfectly
+      balanced and perfectly sharp sampler that the sample matches. It is 1 for that sampler,
+      :math:`k/K` for a sharp collapse onto :math:`k` modes and about the HQ fraction for a
+      uniform smear, so a smear cannot score as balanced.
+
+    Parameters
+    ----------
+    samples : array-like, shape (n, d)
+    centers : array-like, shape (K, d)
+    sigma : float
+        Standard deviation of each mode.
+    min_fraction : float
+        Share of a balanced mode's count a mode needs to be captured.
+
+    Returns
+    -------
+    ModeBalance
+    """
+    x = check_points(samples, "samples")
+    c = check_points(centers, "centers", dim=x.shape[1])
+    sigma = check_positive(sigma, "sigma")
+    check_positive(min_fraction, "min_fraction")
+    n, K = x.shape[0], c.shape[0]
+    dmin, nearest = torch.cdist(x.double(), c.double()).min(1)
+    good = dmin <= 3 * sigma
+    counts = torch.bincount(nearest[good], minlength=K).double()
+    tot = counts.sum()
+    if tot > 0:
+        p = counts / tot
+        nz = p > 0
+        kl = float((p[nz] * torch.log(p[nz] * K)).sum())
+    else:
+        kl = math.log(K)
+    return ModeBalance(
+        modes_captured=int((counts >= max(1, round(min_fraction * n / K))).sum()),
+        n_modes=K,
+        high_quality_fraction=float(good.double().mean()),
+        kl_hq=kl,
+        balanced_mass=float(torch.minimum(counts / n, torch.full_like(counts, 1.0 / K)).sum()),
+        counts=tuple(int(v) for v in counts),
     )
 
 
