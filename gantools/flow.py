@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ._validate import check_int, check_name, check_points, check_positive, make_generator
+from .ensemble import MemberOptimizer, MemberStreams
 from .errors import DivergenceError
 from .gaussian import empirical_moments, gaussian_log_ratio
 from .monoflow import generator_loss, get_h
@@ -174,7 +175,7 @@ def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator]
                   batch: int = 256, h: str = "identity", target: torch.Tensor | None = None,
                   log_ratio: Callable[[torch.Tensor], torch.Tensor] | None = None,
                   record_every: int = 20, snapshot_at: tuple[int, ...] = (),
-                  seed: int | torch.Generator | None = 0) -> FlowRun:
+                  seed: int | torch.Generator | None = 0, device: torch.device | str | None = None) -> FlowRun:
     r"""Generator-free GAN: alternate ``d_steps`` logistic discriminator steps and one Euler step
     :math:`x \leftarrow x + \epsilon\nabla_x h(D(x))` of *all* particles.
 
@@ -197,6 +198,9 @@ def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator]
     record_every : int
     snapshot_at : tuple of int
     seed : int or torch.Generator or None
+    device : torch.device or str, optional
+        Where to compute (CPU by default); ``D`` is moved there, real batches are drawn on the
+        CPU and moved.
 
     Returns
     -------
@@ -204,7 +208,9 @@ def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator]
     """
     from .metrics import w2
 
-    x = check_points(x0, "x0").clone()
+    dev = torch.device("cpu") if device is None else torch.device(device)
+    x = check_points(x0, "x0").clone().to(dev)
+    D.to(dev)
     check_int(steps, "steps")
     check_int(d_steps, "d_steps")
     check_int(record_every, "record_every")
@@ -235,8 +241,8 @@ def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator]
                 history["d_corr"].append(float("nan"))
         if step == steps:
             break
-        ld = train_discriminator(D, opt, lambda: sample_real(batch, gen),
-                                 lambda: x[torch.randint(x.shape[0], (batch,), generator=gen)],
+        ld = train_discriminator(D, opt, lambda: sample_real(batch, gen).to(dev),
+                                 lambda x=x: x[torch.randint(x.shape[0], (batch,), generator=gen).to(dev)],
                                  steps=d_steps, where=f" (particle_flow, step {step})")
         history["d_loss"].append(ld)
         x = particle_step(x, D, eps, h=h)
@@ -285,7 +291,7 @@ class MonoFlowRun:
     D : torch.nn.Module or None
         ``None`` with ``exact_ratio``.
     history : dict[str, list]
-        ``step`` (also under the old key ``iter``) and whatever ``monitor`` returns.
+        ``step`` and whatever ``monitor`` returns.
     """
 
     G: nn.Module
@@ -300,7 +306,7 @@ def train_monoflow(G: nn.Module, D: nn.Module | Callable[[nn.Module], Discrimina
                    lr_g: float = 1e-3, optimizer: str = "adam", betas: tuple[float, float] = (0.5, 0.999),
                    exact_ratio: bool = False, record_every: int = 10,
                    monitor: Callable[[nn.Module], dict] | None = None,
-                   seed: int | torch.Generator | None = 0) -> MonoFlowRun:
+                   seed: int | torch.Generator | None = 0, device: torch.device | str | None = None) -> MonoFlowRun:
     r"""Alternate discriminator and generator training, the MonoFlow way.
 
     Each iteration: ``d_steps`` logistic-loss Adam steps for ``D`` (skipped when
@@ -332,6 +338,9 @@ def train_monoflow(G: nn.Module, D: nn.Module | Callable[[nn.Module], Discrimina
     monitor : callable, optional
         ``monitor(G) -> dict`` of numbers recorded every ``record_every`` iterations.
     seed : int or torch.Generator or None
+    device : torch.device or str, optional
+        Where to train (CPU by default); ``G`` (and a module ``D``) are moved there. Batches and
+        latents are drawn on the CPU, so a run is the same on every device up to rounding.
 
     Returns
     -------
@@ -345,6 +354,10 @@ def train_monoflow(G: nn.Module, D: nn.Module | Callable[[nn.Module], Discrimina
                  (z_dim, "z_dim"), (record_every, "record_every")):
         check_int(v, n)
     check_positive(eps, "eps")
+    dev = torch.device("cpu") if device is None else torch.device(device)
+    G.to(dev)
+    if not exact_ratio:
+        D.to(dev)
     gen = make_generator(seed)
     opt_g = make_optimizer(G.parameters(), optimizer, lr_g, betas)
     opt_d = None if exact_ratio else make_optimizer(D.parameters(), "adam", lr_d, betas)
@@ -362,13 +375,13 @@ def train_monoflow(G: nn.Module, D: nn.Module | Callable[[nn.Module], Discrimina
         if exact_ratio:
             disc = D(G)
         else:
-            train_discriminator(D, opt_d, lambda: sample_real(batch, gen),
-                                lambda: G(torch.randn(batch, z_dim, generator=gen)).detach(),
+            train_discriminator(D, opt_d, lambda: sample_real(batch, gen).to(dev),
+                                lambda: G(torch.randn(batch, z_dim, generator=gen).to(dev)).detach(),
                                 steps=d_steps, where=f" at step {it}")
             disc = D
         G_t = copy.deepcopy(G).requires_grad_(False) if loss == "distill" else None
         for _ in range(g_steps):
-            z = torch.randn(batch, z_dim, generator=gen)
+            z = torch.randn(batch, z_dim, generator=gen).to(dev)
             if loss == "h":
                 lg = generator_loss(disc(G(z)), h)
             else:
@@ -381,36 +394,7 @@ def train_monoflow(G: nn.Module, D: nn.Module | Callable[[nn.Module], Discrimina
         if not all(torch.isfinite(p).all() for p in G.parameters()):
             raise DivergenceError(f"train_monoflow: generator parameters became NaN/inf at step {it}")
     record(iters)
-    history["iter"] = history["step"]  # the old key, kept for callers written against it
     return MonoFlowRun(G=G, D=None if exact_ratio else D, history=history)
-
-
-class _MemberAdam:
-    """Adam over stacked parameters (leading dimension = member) that updates only active members.
-
-    An inactive member's parameters, moments and step count are left as they are, so a member
-    that takes ``k`` steps per iteration follows exactly the Adam of a run that takes ``k`` steps.
-    """
-
-    def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float], eps: float = 1e-8):
-        self.params, self.lr, (self.b1, self.b2), self.eps = params, lr, betas, eps
-        self.m = [torch.zeros_like(p) for p in params]
-        self.v = [torch.zeros_like(p) for p in params]
-        self.t = torch.zeros(params[0].shape[0])
-
-    def step(self, grads, active: torch.Tensor) -> None:
-        a = active.float()
-        self.t += a
-        t = self.t.clamp(min=1)
-        c1, c2 = 1 - self.b1 ** t, 1 - self.b2 ** t
-        with torch.no_grad():
-            for p, g, m, v in zip(self.params, grads, self.m, self.v):
-                shape = (-1, *([1] * (p.ndim - 1)))
-                am = a.reshape(shape)
-                m.copy_(torch.where(am > 0, self.b1 * m + (1 - self.b1) * g, m))
-                v.copy_(torch.where(am > 0, self.b2 * v + (1 - self.b2) * g * g, v))
-                upd = (m / c1.reshape(shape)) / ((v / c2.reshape(shape)).sqrt() + self.eps)
-                p.sub_(self.lr * am * upd)
 
 
 @dataclass
@@ -433,19 +417,59 @@ class StackedMonoFlowRun:
     history: dict[str, list] = field(default_factory=dict)
 
 
+def _member_settings(M: int, loss, streams, g_steps) -> tuple[list[str], list[int], list[int]]:
+    """Validate the per-member arguments of :func:`train_monoflow_stacked`."""
+    losses = [loss] * M if isinstance(loss, str) else list(loss)
+    if len(losses) != M:
+        raise ValueError(f"loss must be one name or one per member ({M}), got {len(losses)}")
+    for name in losses:
+        check_name(name, GEN_LOSSES, "generator loss")
+    streams = list(range(M)) if streams is None else [int(s) for s in streams]
+    if len(streams) != M:
+        raise ValueError(f"streams must hold one entry per member ({M}), got {len(streams)}")
+    ks = [g_steps] * M if isinstance(g_steps, int) else [int(k) for k in g_steps]
+    if len(ks) != M:
+        raise ValueError(f"g_steps must be one number or one per member ({M}), got {len(ks)}")
+    for k in ks:
+        check_int(k, "g_steps")
+    return losses, streams, ks
+
+
+def _active_randn(rng: MemberStreams, on: list[bool], *shape: int) -> torch.Tensor:
+    """Normal draws ``(M, *shape)`` from the streams of the active members only (zeros for the
+    others, whose streams are not advanced)."""
+    return torch.stack([torch.randn(*shape, generator=g) if a else torch.zeros(shape)
+                        for g, a in zip(rng.generators, on)]).to(rng.device)
+
+
+def _stacked_generator_step(G: nn.Module, G_t: nn.Module | None, D: nn.Module, z: torch.Tensor, hf,
+                            is_distill: torch.Tensor, eps: float) -> torch.Tensor:
+    """Every member's generator loss at latents ``z``, shape ``(M,)``."""
+    out = G(z)
+    per = -hf(D(out)[..., 0]).mean(1) * (1 - is_distill)
+    if G_t is not None:
+        x_t = G_t(z).requires_grad_(True)
+        with torch.enable_grad():
+            (v,) = torch.autograd.grad(hf(D(x_t)[..., 0]).sum(), x_t)
+        y = (x_t + eps * v).detach()
+        per = per + (out - y).pow(2).sum(-1).mean(1) * is_distill
+    return per
+
+
 def train_monoflow_stacked(G: nn.Module, D: nn.Module,
                            sample_real: Callable[[int, torch.Generator], torch.Tensor], *,
                            z_dim: int, iters: int, loss, streams=None, h: str = "identity",
                            eps: float = 0.1, g_steps: int = 1, batch: int = 256, lr_d: float = 1e-3,
                            lr_g: float = 1e-3, betas: tuple[float, float] = (0.5, 0.999),
                            record_every: int = 10, monitor: Callable[[nn.Module], dict] | None = None,
-                           seed: int | torch.Generator | None = 0) -> StackedMonoFlowRun:
+                           device: torch.device | str | None = None) -> StackedMonoFlowRun:
     r""":func:`train_monoflow` for ``M`` independent runs side by side, each with its own objective.
 
     ``G`` and ``D`` are :class:`gantools.ensemble.EnsembleMLP` networks of ``M`` members.
     Each iteration: one logistic-loss Adam step for every discriminator, then ``g_steps[m]``
     generator steps on fresh latents for member :math:`m` (members with fewer steps sit out the
-    remaining sub-steps: their parameters and Adam moments do not change), member :math:`m` minimising
+    remaining sub-steps: their parameters, Adam moments and random streams do not change), member
+    :math:`m` minimising
 
     .. math:: \mathcal L_m(\theta) =
               \begin{cases} -\frac1n\sum_i h(D_m(G_{\theta,m}(z_i))) & \text{loss}_m = \text{"h"},\\
@@ -453,9 +477,13 @@ def train_monoflow_stacked(G: nn.Module, D: nn.Module,
               y_i = G_{\theta_t,m}(z_i) + \epsilon\nabla_x h(D_m(G_{\theta_t,m}(z_i))) & \text{loss}_m = \text{"distill"}.
               \end{cases}
 
-    The sum over members is minimised by Adam, which gives every member exactly its own
-    (elementwise) Adam update. Members with the same ``streams`` entry see the same real batches
-    and latents, so two objectives can be compared on identical data.
+    Both players step with :class:`gantools.ensemble.MemberOptimizer` (Adam, one state per
+    member), and member :math:`m` draws its real batches and latents from its own stream
+    (:class:`gantools.ensemble.MemberStreams`) seeded with ``streams[m]``, in the order
+    :func:`train_monoflow` draws them: a member is the run :func:`train_monoflow` makes with
+    ``seed=streams[m]`` from the same networks (the tests check this). Members with the same
+    ``streams`` entry see the same real batches and latents, so two objectives can be compared
+    on identical data.
 
     Parameters
     ----------
@@ -469,7 +497,7 @@ def train_monoflow_stacked(G: nn.Module, D: nn.Module,
     loss : str or sequence of str
         ``"h"`` or ``"distill"`` (:data:`GEN_LOSSES`), one for all members or one per member.
     streams : sequence of int, optional
-        Member -> data stream (default: every member its own).
+        Member -> seed of its random stream (default ``0..M-1``).
     h : str
     eps : float
         Euler step of the distillation targets.
@@ -482,7 +510,8 @@ def train_monoflow_stacked(G: nn.Module, D: nn.Module,
     record_every : int
     monitor : callable, optional
         ``monitor(G) -> dict`` of length-``M`` sequences, called without gradient.
-    seed : int or torch.Generator or None
+    device : torch.device or str, optional
+        Where to train (CPU by default); the networks are moved there.
 
     Returns
     -------
@@ -492,35 +521,21 @@ def train_monoflow_stacked(G: nn.Module, D: nn.Module,
     M = G.n_members
     if D.n_members != M:
         raise ValueError(f"G has {M} members, D has {D.n_members}")
-    losses = [loss] * M if isinstance(loss, str) else list(loss)
-    if len(losses) != M:
-        raise ValueError(f"loss must be one name or one per member ({M}), got {len(losses)}")
-    for name in losses:
-        check_name(name, GEN_LOSSES, "generator loss")
-    streams = list(range(M)) if streams is None else [int(s) for s in streams]
-    if len(streams) != M:
-        raise ValueError(f"streams must hold one entry per member ({M}), got {len(streams)}")
-    uniq = sorted(set(streams))
-    sidx = torch.tensor([uniq.index(s) for s in streams])
-    U = len(uniq)
+    losses, streams, ks = _member_settings(M, loss, streams, g_steps)
     hf = get_h(h)
-    ks = [g_steps] * M if isinstance(g_steps, int) else [int(k) for k in g_steps]
-    if len(ks) != M:
-        raise ValueError(f"g_steps must be one number or one per member ({M}), got {len(ks)}")
-    for v, n in ((iters, "iters"), (batch, "batch"), (z_dim, "z_dim"), (record_every, "record_every"),
-                 *((k, "g_steps") for k in ks)):
+    for v, n in ((iters, "iters"), (batch, "batch"), (z_dim, "z_dim"), (record_every, "record_every")):
         check_int(v, n)
     eps = check_positive(eps, "eps")
-    gen = make_generator(seed)
-    is_distill = torch.tensor([n == "distill" for n in losses], dtype=torch.float32)
-    k_of = torch.tensor(ks)
+    dev = torch.device("cpu") if device is None else torch.device(device)
+    G.to(dev)
+    D.to(dev)
+    rng = MemberStreams(streams, device=dev)
+    is_distill = torch.tensor([n == "distill" for n in losses], dtype=torch.float32, device=dev)
     g_params = [p for p in G.parameters() if p.requires_grad]
-    opt_g = _MemberAdam(g_params, check_positive(lr_g, "lr_g"), betas)
-    opt_d = make_optimizer([p for p in D.parameters() if p.requires_grad], "adam", lr_d, betas)
+    d_params = [p for p in D.parameters() if p.requires_grad]
+    opt_g = MemberOptimizer(g_params, kind="adam", lr=check_positive(lr_g, "lr_g"), betas=betas)
+    opt_d = MemberOptimizer(d_params, kind="adam", lr=check_positive(lr_d, "lr_d"), betas=betas)
     history: dict[str, list] = {"step": []}
-
-    def latents() -> torch.Tensor:
-        return torch.randn(U, batch, z_dim, generator=gen)[sidx]
 
     def record(it: int) -> None:
         history["step"].append(it)
@@ -532,27 +547,17 @@ def train_monoflow_stacked(G: nn.Module, D: nn.Module,
     for it in range(iters):
         if it % record_every == 0:
             record(it)
-        x_real = sample_real(U * batch, gen).reshape(U, batch, -1)[sidx]
+        x_real = rng.sample(sample_real, batch)
         with torch.no_grad():
-            fake = G(latents())
+            fake = G(rng.randn(batch, z_dim))
         ld = (torch.nn.functional.softplus(-D(x_real)).mean((1, 2))
               + torch.nn.functional.softplus(D(fake)).mean((1, 2)))
-        opt_d.zero_grad(set_to_none=True)
-        ld.sum().backward()
-        opt_d.step()
-        G_t = copy.deepcopy(G).requires_grad_(False) if is_distill.any() else None
+        opt_d.step(torch.autograd.grad(ld.sum(), d_params))
+        G_t = copy.deepcopy(G).requires_grad_(False) if bool(is_distill.any()) else None
         for sub in range(max(ks)):
-            z = latents()
-            out = G(z)
-            per = -hf(D(out)[..., 0]).mean(1) * (1 - is_distill)
-            if G_t is not None:
-                x_t = G_t(z).requires_grad_(True)
-                with torch.enable_grad():
-                    (v,) = torch.autograd.grad(hf(D(x_t)[..., 0]).sum(), x_t)
-                y = (x_t + eps * v).detach()
-                per = per + (out - y).pow(2).sum(-1).mean(1) * is_distill
-            grads = torch.autograd.grad(per.sum(), g_params)
-            opt_g.step(grads, k_of > sub)
+            on = [k > sub for k in ks]
+            per = _stacked_generator_step(G, G_t, D, _active_randn(rng, on, batch, z_dim), hf, is_distill, eps)
+            opt_g.step(torch.autograd.grad(per.sum(), g_params), active=torch.tensor(on, device=dev))
         bad = ~(torch.isfinite(ld) & torch.isfinite(per))
         if bad.any():
             raise DivergenceError(f"train_monoflow_stacked: member {int(bad.nonzero()[0])} diverged at step {it}")

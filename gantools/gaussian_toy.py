@@ -112,7 +112,8 @@ def gaussian_toy(h: str = "identity", *, loss: str = "h", iters: int = 400, d_st
                  g_steps: int = 1, eps: float = 0.1, lr_g: float = 1e-2, lr_d: float = 2e-3,
                  batch: int = 256, hidden: int = 64, exact_ratio: bool = False,
                  optimizer: str = "adam", betas: tuple[float, float] = (0.5, 0.999),
-                 record_every: int = 10, start_mean=(1.0, 1.0), seed: int = 0) -> MonoFlowRun:
+                 record_every: int = 10, start_mean=(1.0, 1.0), seed: int = 0,
+                 device: torch.device | str | None = None) -> MonoFlowRun:
     r"""One run of MonoFlow's 2-D Gaussian toy, at the book's fast settings by default.
 
     The discriminator is an MLP 2-``hidden``-``hidden``-1 with LeakyReLU(0.2), or the exact log
@@ -130,11 +131,13 @@ def gaussian_toy(h: str = "identity", *, loss: str = "h", iters: int = 400, d_st
     exact_ratio : bool
     start_mean : array-like, shape (2,)
     seed : int
+    device : torch.device or str, optional
+        Where to train (CPU by default).
 
     Returns
     -------
     MonoFlowRun
-        History keys ``step`` (and ``iter``), ``mean``, ``cov``, ``w2``, ``kl``.
+        History keys ``step``, ``mean``, ``cov``, ``w2``, ``kl``.
     """
     from .nets import mlp
 
@@ -145,7 +148,7 @@ def gaussian_toy(h: str = "identity", *, loss: str = "h", iters: int = 400, d_st
     return train_monoflow(G, D, sample_gaussian(TOY_MEAN, TOY_COV), z_dim=2, iters=iters, loss=loss,
                           h=h, eps=eps, d_steps=d_steps, g_steps=g_steps, batch=batch, lr_d=lr_d,
                           lr_g=lr_g, optimizer=optimizer, betas=betas, exact_ratio=exact_ratio,
-                          record_every=record_every, monitor=toy_monitor, seed=seed)
+                          record_every=record_every, monitor=toy_monitor, seed=seed, device=device)
 
 
 # --------------------------------------------------------------------------------------------

@@ -97,24 +97,6 @@ def _stacked_pair(n_members, seeds):
     return EnsembleMLP.stack(Gs), EnsembleMLP.stack(Ds)
 
 
-def test_member_adam_matches_torch_adam_and_leaves_inactive_members_alone():
-    from gantools.flow import _MemberAdam
-    torch.manual_seed(0)
-    p = torch.randn(3, 4, 5, requires_grad=True)
-    ref = p.detach()[0].clone().requires_grad_(True)
-    opt_ref = torch.optim.Adam([ref], lr=1e-2, betas=(0.5, 0.999))
-    opt = _MemberAdam([p], 1e-2, (0.5, 0.999))
-    frozen = p.detach()[2].clone()
-    for _ in range(5):
-        g = torch.randn(3, 4, 5)
-        ref.grad = g[0].clone()
-        opt_ref.step()
-        opt.step([g], torch.tensor([True, True, False]))
-    assert torch.allclose(p.detach()[0], ref.detach(), atol=1e-6)
-    assert torch.equal(p.detach()[2], frozen)
-    assert float(opt.t[2]) == 0 and float(opt.t[0]) == 5
-
-
 def test_train_monoflow_stacked_k1_losses_agree_and_k_matters():
     from gantools import data
     from gantools.flow import train_monoflow_stacked
@@ -122,7 +104,7 @@ def test_train_monoflow_stacked_k1_losses_agree_and_k_matters():
     real = lambda k, g: pool[torch.randint(len(pool), (k,), generator=g)]
     G, D = _stacked_pair(3, [0, 0, 0])
     run = train_monoflow_stacked(G, D, real, z_dim=2, iters=30, loss=["h", "distill", "h"], g_steps=[1, 1, 4],
-                                 streams=[0, 0, 0], eps=0.05, batch=64, lr_d=2e-3, lr_g=2e-3, record_every=10, seed=0)
+                                 streams=[0, 0, 0], eps=0.05, batch=64, lr_d=2e-3, lr_g=2e-3, record_every=10)
     z = torch.randn(1, 256, 2).expand(3, -1, -1)
     x = run.G(z).detach()
     # with Adam, -D and the distillation loss give the same run at k = 1 (up to rounding) ...
