@@ -2,10 +2,12 @@ r"""The post's two remedies on real networks: slight L2 on the discriminator, EM
 
 Two batched experiments, each a set of independent runs trained side by side as members of
 :class:`gantools.ensemble.EnsembleMLP` (a loss *summed* over members gives every member exactly the
-gradient of its own loss, and Adam is elementwise, so the members are independent runs):
+gradient of its own loss; :class:`gantools.ensemble.MemberOptimizer` gives each its own Adam and
+:class:`gantools.ensemble.MemberStreams` its own batches, so the members are independent runs):
 
 - :func:`train_gan_ensemble`: a non-saturating MLP GAN on a 2-D toy mixture, one member per
-  (L2 weight, seed), the discriminator's loss carrying :math:`\tfrac{l_2}{2}\lVert\phi\rVert^2`;
+  (L2 weight, seed), the discriminator's loss carrying :math:`\tfrac{l_2}{2}\lVert\phi\rVert^2`
+  (the networks are built here; :func:`gantools.train.train_gan_stacked` trains them);
 - :func:`train_classifier_ensemble`: an MLP classifier on the 8x8 digits with a constant learning
   rate (the post's supervised example), one member per seed.
 
@@ -23,12 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 
-from ._validate import check_int, check_positive, make_generator
+from ._validate import check_int, check_positive
 from .data import digits as _digits
 from .data import sample as _sample
-from .errors import DivergenceError
-from .ensemble import EnsembleMLP
-from .train import ema_model
+from .ensemble import EnsembleMLP, MemberOptimizer, MemberStreams
+from .train import ema_model, train_gan_stacked
 
 __all__ = ["GANEnsembleRun", "train_gan_ensemble", "ClassifierEnsembleRun", "train_classifier_ensemble",
            "ema_window", "ema_design_decay"]
@@ -83,14 +84,6 @@ def ema_design_decay(period_steps: float, shrink: float) -> float:
     return 1.0 - 1.0 / n
 
 
-def _l2_per_member(net: EnsembleMLP) -> torch.Tensor:
-    """Squared norm of each member's parameters, shape (n_members,)."""
-    total = 0
-    for w, b in zip(net.weights, net.biases):
-        total = total + w.pow(2).sum((1, 2)) + b.pow(2).sum((1, 2))
-    return total
-
-
 @dataclass
 class GANEnsembleRun:
     """What :func:`train_gan_ensemble` returns.
@@ -106,9 +99,10 @@ class GANEnsembleRun:
     seed : torch.Tensor, shape (n_members,)
         Each member's seed.
     snapshots : torch.Tensor, shape (n_snapshots, n_members, n_fixed, 2)
-        ``G(z_fixed)`` every ``snapshot_every`` steps (how much the generator still moves).
-    history : dict[str, list[float]]
-        ``step``, ``d_loss`` and ``g_loss`` (summed over members).
+        ``G(z_fixed)`` every ``snapshot_every`` steps, one set of ``n_fixed`` latents for all
+        members (how much the generator still moves).
+    history : dict[str, list]
+        ``step``, and ``d_loss`` (with the L2 term) and ``g_loss`` of each member.
     """
 
     G: EnsembleMLP
@@ -117,13 +111,14 @@ class GANEnsembleRun:
     l2: torch.Tensor
     seed: torch.Tensor
     snapshots: torch.Tensor
-    history: dict[str, list[float]] = field(default_factory=dict)
+    history: dict[str, list] = field(default_factory=dict)
 
 
 def train_gan_ensemble(*, l2s: Sequence[float], n_seeds: int = 3, steps: int = 2000, dataset: str = "8gaussians",
                        hidden: int = 64, depth: int = 2, z_dim: int = 2, batch: int = 128, lr: float = 1e-3,
                        betas: tuple[float, float] = (0.5, 0.999), ema_decays: Sequence[float] = (),
-                       snapshot_every: int = 100, n_fixed: int = 256, seed: int = 0) -> GANEnsembleRun:
+                       snapshot_every: int = 100, n_fixed: int = 256, seed: int = 0,
+                       device: torch.device | str | None = None) -> GANEnsembleRun:
     r"""Train one non-saturating MLP GAN per (L2 weight, seed), all in one batched computation.
 
     Member :math:`m` alternates one discriminator step on
@@ -131,18 +126,19 @@ def train_gan_ensemble(*, l2s: Sequence[float], n_seeds: int = 3, steps: int = 2
     .. math::
         \ell_D=\overline{\log(1+e^{-D(x)})}+\overline{\log(1+e^{D(G(z))})}+\tfrac{l_{2,m}}{2}\lVert\phi_m\rVert^2
 
-    and one generator step on :math:`\overline{\log(1+e^{-D(G(z))})}`, with Adam; every member draws
-    its own real batch and latents.
+    and one generator step on :math:`\overline{\log(1+e^{-D(G(z))})}`, with Adam: the runs of
+    :func:`gantools.train.train_gan_stacked`, which trains them side by side.
 
     Parameters
     ----------
     l2s : sequence of float
         The L2 weights; each is run with ``n_seeds`` seeds (member index ``i * n_seeds + s``).
     n_seeds : int
-        Seeds per L2 weight (seed ``s`` initialises both networks of its members identically
-        across L2 weights, so that the weights are compared from the same start).
+        Seeds per L2 weight. Seed ``s`` fixes both networks' initialisation and the member's
+        stream of data and latents, the same for every L2 weight, so that the weights are
+        compared from the same start on the same batches.
     steps, batch : int
-        Training steps and batch size.
+        Training steps and batch size (per member).
     dataset : str
         A toy mixture of :func:`gantools.data.sample`.
     hidden, depth, z_dim : int
@@ -156,7 +152,10 @@ def train_gan_ensemble(*, l2s: Sequence[float], n_seeds: int = 3, steps: int = 2
     snapshot_every, n_fixed : int
         How often to record ``G`` on ``n_fixed`` fixed latents.
     seed : int
-        Seed of the data and latent stream.
+        Offset of the members' stream seeds (stream ``10000 * seed + s``) and seed of the fixed
+        latents.
+    device : torch.device or str, optional
+        Where to train (CPU by default).
 
     Returns
     -------
@@ -165,53 +164,32 @@ def train_gan_ensemble(*, l2s: Sequence[float], n_seeds: int = 3, steps: int = 2
     Raises
     ------
     DivergenceError
-        If a loss becomes NaN or infinite (the message names the step).
+        If a loss becomes NaN or infinite (the message names the member and the step).
     """
     l2 = torch.tensor([check_positive(v, "l2", allow_zero=True) for v in l2s], dtype=torch.float32)
     n_seeds = check_int(n_seeds, "n_seeds")
-    steps = check_int(steps, "steps")
-    batch = check_int(batch, "batch")
     snapshot_every = check_int(snapshot_every, "snapshot_every")
     if l2.numel() == 0:
         raise ValueError("l2s must hold at least one value")
     lr = check_positive(lr, "lr")
+    _sample(dataset, 1, seed=0)   # validates the name
     n_members = l2.numel() * n_seeds
     seeds = [s for _ in range(l2.numel()) for s in range(n_seeds)]
-    G = EnsembleMLP(n_members, z_dim, 2, hidden=hidden, depth=depth, seeds=[1000 + s for s in seeds])
-    D = EnsembleMLP(n_members, 2, 1, hidden=hidden, depth=depth, seeds=[2000 + s for s in seeds])
+    G = EnsembleMLP(n_members, z_dim, 2, hidden=hidden, depth=depth, seeds=[1000 + s for s in seeds], device=device)
+    D = EnsembleMLP(n_members, 2, 1, hidden=hidden, depth=depth, seeds=[2000 + s for s in seeds], device=device)
     l2_m = l2.repeat_interleave(n_seeds)
-    gen = make_generator(seed)
-    z_fixed = torch.randn(n_members, n_fixed, z_dim, generator=torch.Generator().manual_seed(seed + 1))
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
-    emas = {float(b): ema_model(G, b) for b in ema_decays}
-    snaps = []
-    history: dict[str, list[float]] = {"step": [], "d_loss": [], "g_loss": []}
-    for step in range(steps):
-        x = _sample(dataset, n_members * batch, seed=gen).reshape(n_members, batch, 2)
-        with torch.no_grad():
-            fake = G(torch.randn(n_members, batch, z_dim, generator=gen))
-        d_out = D(torch.cat([x, fake], 1))          # one pass over real and fake
-        ld_m = F.softplus(-d_out[:, :batch]).mean((1, 2)) + F.softplus(d_out[:, batch:]).mean((1, 2))
-        ld = ld_m.sum() + 0.5 * (l2_m * _l2_per_member(D)).sum()
-        opt_d.zero_grad(set_to_none=True)
-        ld.backward()
-        opt_d.step()
-        lg = F.softplus(-D(G(torch.randn(n_members, batch, z_dim, generator=gen)))).mean((1, 2)).sum()
-        opt_g.zero_grad(set_to_none=True)
-        lg.backward()
-        opt_g.step()
-        for avg in emas.values():
-            avg.update_parameters(G)
-        if not (torch.isfinite(ld) and torch.isfinite(lg)):
-            raise DivergenceError(f"train_gan_ensemble diverged: a loss became non-finite at step {step}")
-        if step % snapshot_every == 0 or step == steps - 1:
-            with torch.no_grad():
-                snaps.append(G(z_fixed))
-            history["step"].append(step)
-            history["d_loss"].append(float(ld_m.detach().sum()))
-            history["g_loss"].append(float(lg.detach()))
-    return GANEnsembleRun(G, D, emas, l2_m, torch.tensor(seeds), torch.stack(snaps), history)
+    z_fixed = torch.randn(n_fixed, z_dim, generator=torch.Generator().manual_seed(seed + 1))   # one set for all
+    z_fixed = z_fixed.to(G.weights[0].device).expand(n_members, -1, -1)
+    snaps: list[torch.Tensor] = []
+
+    def snapshot(step: int, G: EnsembleMLP) -> None:
+        snaps.append(G(z_fixed).cpu())
+
+    run = train_gan_stacked(G, D, lambda n, g: _sample(dataset, n, seed=g), z_dim=z_dim, steps=steps, batch=batch,
+                            lr_d=lr, lr_g=lr, betas=betas, l2=l2_m.tolist(), ema_decays=ema_decays,
+                            seeds=[10_000 * seed + s for s in seeds], device=device, log_every=snapshot_every,
+                            callback=snapshot)
+    return GANEnsembleRun(run.G, run.D, run.emas, l2_m, torch.tensor(seeds), torch.stack(snaps), run.history)
 
 
 @dataclass
@@ -236,11 +214,14 @@ class ClassifierEnsembleRun:
 
 def train_classifier_ensemble(*, n_seeds: int = 3, steps: int = 1500, hidden: int = 64, batch: int = 32,
                               lr: float = 1e-2, ema_decays: Sequence[float] = (0.99, 0.999),
-                              eval_every: int = 50, n_test: int = 597, seed: int = 0) -> ClassifierEnsembleRun:
+                              eval_every: int = 50, n_test: int = 597, seed: int = 0,
+                              device: torch.device | str | None = None) -> ClassifierEnsembleRun:
     r"""Train MLP classifiers on the 8x8 digits with Adam at a constant learning rate, keeping EMAs.
 
     The digits are split once into ``1797 - n_test`` training and ``n_test`` test images; member
-    :math:`m` minimises the cross-entropy on its own mini-batches from its own initialisation.
+    :math:`m` minimises the cross-entropy on its own mini-batches (its own stream) from its own
+    initialisation, with Adam (:class:`gantools.ensemble.MemberOptimizer`): a member is the run
+    it would be alone.
 
     Parameters
     ----------
@@ -257,7 +238,9 @@ def train_classifier_ensemble(*, n_seeds: int = 3, steps: int = 1500, hidden: in
     n_test : int
         Size of the held-out test set.
     seed : int
-        Seed of the split and the batch stream.
+        Seed of the split; member ``s`` draws its batches from stream ``10000 * seed + s``.
+    device : torch.device or str, optional
+        Where to train (CPU by default).
 
     Returns
     -------
@@ -269,27 +252,26 @@ def train_classifier_ensemble(*, n_seeds: int = 3, steps: int = 1500, hidden: in
     x, y = _digits(seed=seed)
     perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
     x, y = x[perm], y[perm]
-    x_te, y_te, x_tr, y_tr = x[:n_test], y[:n_test], x[n_test:], y[n_test:]
-    net = EnsembleMLP(n_seeds, 64, 10, hidden=hidden, depth=1, seeds=[3000 + s for s in range(n_seeds)])
-    opt = torch.optim.Adam(net.parameters(), lr=check_positive(lr, "lr"))
+    net = EnsembleMLP(n_seeds, 64, 10, hidden=hidden, depth=1, seeds=[3000 + s for s in range(n_seeds)], device=device)
+    dev = net.weights[0].device
+    x_te, y_te, x_tr, y_tr = x[:n_test].to(dev), y[:n_test].to(dev), x[n_test:].to(dev), y[n_test:].to(dev)
+    opt = MemberOptimizer(net.parameters(), lr=check_positive(lr, "lr"))
     emas = {float(b): ema_model(net, b) for b in ema_decays}
-    gen = make_generator(seed + 1)
+    streams = MemberStreams([10_000 * seed + s for s in range(n_seeds)], device=dev)
     hist: dict[str, list] = {"step": [], "test_acc": [], "test_loss": [],
                              "ema_acc": {float(b): [] for b in ema_decays}, "ema_loss": {float(b): [] for b in ema_decays}}
-    xt = x_te.expand(n_seeds, -1, -1)
 
     def evaluate(model) -> tuple[list[float], list[float]]:
         with torch.no_grad():
-            logits = model(xt)
-            loss = F.cross_entropy(logits.reshape(-1, 10), y_te.repeat(n_seeds), reduction="none").reshape(n_seeds, -1)
+            logits = model(x_te.expand(n_seeds, -1, -1))
+            loss = F.cross_entropy(logits.transpose(1, 2), y_te.expand(n_seeds, -1), reduction="none")
             acc = (logits.argmax(-1) == y_te).float().mean(1)
         return acc.tolist(), loss.mean(1).tolist()
 
     for step in range(steps):
-        idx = torch.randint(len(y_tr), (n_seeds, batch), generator=gen)
-        logits = net(x_tr[idx])
-        loss = F.cross_entropy(logits.reshape(-1, 10), y_tr[idx].reshape(-1), reduction="none").reshape(n_seeds, -1)
-        opt.zero_grad(set_to_none=True)
+        idx = streams.sample(lambda n, g: torch.randint(len(y_tr), (n,), generator=g), batch)
+        loss = F.cross_entropy(net(x_tr[idx]).transpose(1, 2), y_tr[idx], reduction="none")
+        opt.zero_grad()
         loss.mean(1).sum().backward()
         opt.step()
         for avg in emas.values():

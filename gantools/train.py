@@ -3,7 +3,10 @@
 :func:`train_gan` runs the discriminator and generator steps in turn on a loss pair from
 :mod:`gantools.losses`, keeps exponential moving averages of the generator's weights
 (:func:`ema_model`), and stops with :class:`~gantools.errors.DivergenceError` as soon as a loss
-is not finite (:func:`check_finite_value`).
+is not finite (:func:`check_finite_value`). :func:`train_gan_stacked` is the book's one batched
+GAN trainer: ``M`` non-saturating GANs side by side on the engine of :mod:`gantools.ensemble`,
+each member with its own R1 and L2 weights, learning rates, seed and data stream, and the same
+EMA copies; a member trained in a batch is the run :func:`train_gan` makes alone (tested).
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from ._validate import check_int, check_name, check_positive, make_generator
-from .ensemble import EnsembleMLP, MemberOptimizer, MemberStreams, per_member
+from .ensemble import MemberOptimizer, MemberStreams, per_member
 from .errors import DivergenceError
 from .losses import GAN_LOSSES, d_loss, g_loss, zero_centred_penalty
 
@@ -250,36 +253,84 @@ class StackedGANRun:
 
     Attributes
     ----------
-    G, D : EnsembleMLP
+    G, D : EnsembleMLP or VmapEnsemble
         The trained stacked generators and critics.
+    emas : dict[float, torch.optim.swa_utils.AveragedModel]
+        One weight-EMA copy of ``G`` per decay (elementwise, so each member is averaged on its
+        own); call it like ``G``.
     history : dict of str to list
-        ``"step"`` and, per logged step, ``"d_loss"`` and ``"g_loss"`` as lists of ``M`` floats.
+        ``"step"`` and, per logged step, ``"d_loss"`` (with its penalties) and ``"g_loss"`` as
+        lists of ``M`` floats.
     seconds : float
         Wall-clock training time.
     """
 
-    G: EnsembleMLP
-    D: EnsembleMLP
+    G: nn.Module
+    D: nn.Module
+    emas: dict[float, AveragedModel] = field(default_factory=dict)
     history: dict[str, list] = field(default_factory=dict)
     seconds: float = 0.0
 
 
+def _squared_norm_per_member(net: nn.Module) -> torch.Tensor:
+    r""":math:`\lVert w_m\rVert^2` of each member's parameters (member axis first), shape ``(M,)``."""
+    return sum(p.pow(2).flatten(1).sum(1) for p in net.parameters())
+
+
+def _stacked_d_loss(G: nn.Module, D: nn.Module, streams: MemberStreams, batch: int, z_dim: int,
+                    sample_real: Callable, gamma: torch.Tensor, l2: torch.Tensor) -> torch.Tensor:
+    """Each member's critic loss on its own batch: NS loss, R1 (``gamma``), L2 (``l2``); shape ``(M,)``."""
+    x = streams.sample(sample_real, batch)
+    with torch.no_grad():
+        fake = G(streams.randn(batch, z_dim))
+    if gamma.any():
+        x = x.detach().requires_grad_(True)
+    d_real = D(x)
+    ld = F.softplus(-d_real).mean((1, 2)) + F.softplus(D(fake)).mean((1, 2))
+    if gamma.any():
+        (grad,) = torch.autograd.grad(d_real.sum(), x, create_graph=True)
+        ld = ld + gamma * grad.pow(2).flatten(2).sum(-1).mean(1)
+    if l2.any():
+        ld = ld + 0.5 * l2 * _squared_norm_per_member(D)
+    return ld
+
+
+def _stacked_setup(G: nn.Module, D: nn.Module, r1, l2, seeds, device) -> tuple:
+    """Validate the per-member settings; move the networks; return ``(gamma, l2, seeds, device)``."""
+    M = G.n_members
+    if D.n_members != M:
+        raise ValueError(f"G has {M} members, D has {D.n_members}")
+    gamma, l2 = per_member(r1, M, "r1"), per_member(l2, M, "l2")
+    for name, v in (("r1", gamma), ("l2", l2)):
+        if not torch.isfinite(v).all() or (v < 0).any():
+            raise ValueError(f"{name} must be finite and non-negative, got {v.tolist()}")
+    seeds = list(range(M)) if seeds is None else [int(s) for s in seeds]
+    if len(seeds) != M:
+        raise ValueError(f"seeds must hold one seed per member ({M}), got {len(seeds)}")
+    device = next(G.parameters()).device if device is None else torch.device(device)
+    G.to(device)
+    D.to(device)
+    return gamma.to(device), l2.to(device), seeds, device
+
+
 def train_gan_stacked(
-    G: EnsembleMLP,
-    D: EnsembleMLP,
+    G: nn.Module,
+    D: nn.Module,
     sample_real: Callable[[int, torch.Generator], torch.Tensor],
     *,
     z_dim: int,
     steps: int,
     batch: int = 128,
-    lr_d: float = 2e-4,
-    lr_g: float = 2e-4,
+    lr_d: float | Sequence[float] = 2e-4,
+    lr_g: float | Sequence[float] = 2e-4,
     betas: tuple[float, float] = (0.5, 0.999),
     r1: float | Sequence[float] = 0.0,
+    l2: float | Sequence[float] = 0.0,
+    ema_decays: Sequence[float] = (),
     seeds: Sequence[int] | None = None,
     device: torch.device | str | None = None,
     log_every: int = 100,
-    callback: Callable[[int, EnsembleMLP], None] | None = None,
+    callback: Callable[[int, nn.Module], None] | None = None,
 ) -> StackedGANRun:
     r"""Train ``M`` non-saturating GANs side by side (one critic step, then one generator step).
 
@@ -288,29 +339,37 @@ def train_gan_stacked(
     .. math::
 
        L_D^{(m)} = \mathbb E_x \operatorname{softplus}(-D_m(x)) + \mathbb E_z
-       \operatorname{softplus}(D_m(G_m(z))) + \gamma_m\,\mathbb E_x \lVert\nabla_x D_m(x)\rVert^2,
+       \operatorname{softplus}(D_m(G_m(z))) + \gamma_m\,\mathbb E_x \lVert\nabla_x D_m(x)\rVert^2
+       + \tfrac{l_{2,m}}{2}\lVert\phi_m\rVert^2,
        \qquad L_G^{(m)} = \mathbb E_z \operatorname{softplus}(-D_m(G_m(z))),
 
-    the losses of :func:`gantools.train.train_gan` with ``loss="ns"``, ``d_steps=1`` and
-    ``r1`` :math:`=\gamma_m`; the sums over members are minimised by Adam.
+    the losses of :func:`gantools.train.train_gan` with ``loss="ns"``, ``d_steps=1``,
+    ``r1`` :math:`=\gamma_m` and ``l2`` :math:`=l_{2,m}`; the sums over members are minimised by
+    Adam (:class:`gantools.ensemble.MemberOptimizer`, one run per member), and after every
+    generator step each EMA copy of ``G`` is updated.
 
     Parameters
     ----------
-    G : EnsembleMLP
-        ``M`` generators, ``(M, n, z_dim) -> (M, n, d)``.
-    D : EnsembleMLP
-        ``M`` critics, ``(M, n, d) -> (M, n, 1)`` (logits).
+    G : EnsembleMLP or VmapEnsemble
+        ``M`` generators, ``(M, n, z_dim) -> (M, n, ...)``.
+    D : EnsembleMLP or VmapEnsemble
+        ``M`` critics, ``(M, n, ...) -> (M, n, 1)`` (logits).
     sample_real : callable
-        ``sample_real(n, generator)`` returns ``n`` real points, shape ``(n, d)``; each member
+        ``sample_real(n, generator)`` returns ``n`` real points, shape ``(n, ...)``; each member
         gets its own ``batch`` of them per step.
     z_dim, steps, batch : int
         Latent dimension, training steps, batch per member.
-    lr_d, lr_g : float
-        Adam learning rates.
+    lr_d, lr_g : float or sequence of float
+        Adam learning rates, one for all or one per member.
     betas : tuple of float
         Adam's betas.
     r1 : float or sequence of float
         R1 weight :math:`\gamma`, one for all or one per member.
+    l2 : float or sequence of float
+        Weight :math:`l_2` of the L2 penalty on the critic's parameters, one for all or one per
+        member.
+    ema_decays : sequence of float
+        Decays of the weight EMAs of ``G`` to keep (:func:`ema_model`).
     seeds : sequence of int, optional
         One seed per member for its own data and noise stream (:class:`gantools.ensemble.MemberStreams`;
         default ``0..M-1``); the initialisations are the members' own. Member ``m`` trained in a
@@ -325,10 +384,13 @@ def train_gan_stacked(
     Returns
     -------
     StackedGANRun
-        The trained networks and the loss history.
+        The trained networks, the EMA copies and the loss history.
 
     Raises
     ------
+    ValueError
+        If ``G`` and ``D`` hold different numbers of members, or a per-member setting has the
+        wrong length or a negative value.
     DivergenceError
         If a member's loss becomes NaN or infinite (the message names the member and step).
     """
@@ -336,37 +398,18 @@ def train_gan_stacked(
     check_int(steps, "steps")
     check_int(batch, "batch")
     check_int(log_every, "log_every")
-    check_positive(lr_d, "lr_d")
-    check_positive(lr_g, "lr_g")
-    M = G.n_members
-    if D.n_members != M:
-        raise ValueError(f"G has {M} members, D has {D.n_members}")
-    gamma = per_member(r1, M, "r1")
-    if (gamma < 0).any():
-        raise ValueError("r1 must be non-negative")
-    seeds = list(range(M)) if seeds is None else [int(s) for s in seeds]
-    if len(seeds) != M:
-        raise ValueError(f"seeds must hold one seed per member ({M}), got {len(seeds)}")
-    device = next(G.parameters()).device if device is None else torch.device(device)
-    G.to(device)
-    D.to(device)
-    gamma = gamma.to(device)
+    gamma, l2_m, seeds, device = _stacked_setup(G, D, r1, l2, seeds, device)
     streams = MemberStreams(seeds, device=device)
     opt_d = MemberOptimizer(D.parameters(), lr=lr_d, betas=betas)
     opt_g = MemberOptimizer(G.parameters(), lr=lr_g, betas=betas)
+    for name, opt in (("lr_d", opt_d), ("lr_g", opt_g)):
+        if not (opt.lr > 0).all():
+            raise ValueError(f"{name} must be positive, got {opt.lr.tolist()}")
+    emas = {float(b): ema_model(G, b) for b in ema_decays}
     history: dict[str, list] = {"step": [], "d_loss": [], "g_loss": []}
     t0 = time.perf_counter()
     for step in range(steps):
-        x = streams.sample(sample_real, batch)
-        with torch.no_grad():
-            fake = G(streams.randn(batch, z_dim))
-        if gamma.any():
-            x = x.detach().requires_grad_(True)
-        d_real = D(x)
-        ld = (F.softplus(-d_real).mean((1, 2)) + F.softplus(D(fake)).mean((1, 2)))
-        if gamma.any():
-            (grad,) = torch.autograd.grad(d_real.sum(), x, create_graph=True)
-            ld = ld + gamma * grad.pow(2).sum(-1).mean(1)
+        ld = _stacked_d_loss(G, D, streams, batch, z_dim, sample_real, gamma, l2_m)
         opt_d.zero_grad()
         ld.sum().backward()
         opt_d.step()
@@ -374,6 +417,8 @@ def train_gan_stacked(
         opt_g.zero_grad()
         lg.sum().backward()
         opt_g.step()
+        for avg in emas.values():
+            avg.update_parameters(G)
         bad = ~(torch.isfinite(ld) & torch.isfinite(lg))
         if bad.any():
             raise DivergenceError(f"stacked GAN: member {int(bad.nonzero()[0])} diverged at step {step}")
@@ -384,4 +429,4 @@ def train_gan_stacked(
             if callback is not None:
                 with torch.no_grad():
                     callback(step, G)
-    return StackedGANRun(G=G, D=D, history=history, seconds=time.perf_counter() - t0)
+    return StackedGANRun(G=G, D=D, emas=emas, history=history, seconds=time.perf_counter() - t0)
