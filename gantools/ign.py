@@ -35,7 +35,7 @@ from .ensemble import MemberOptimizer, MemberStreams
 from .errors import DivergenceError
 from .train import check_finite_value
 
-__all__ = ["IGN_FORMS", "RECIPE", "LISTING", "IGNRun", "IGNEnsembleRun", "NegReconstruction", "apply_n",
+__all__ = ["IGN_FORMS", "RECIPE", "LISTING", "PAPER", "IGNRun", "IGNEnsembleRun", "NegReconstruction", "apply_n",
            "ensemble_ign_terms", "idempotence_error", "ign_as_gan_parts", "ign_loss", "reconstruction_error",
            "train_ign", "train_ign_ensemble"]
 
@@ -249,6 +249,11 @@ These are :func:`train_ign`'s defaults."""
 
 LISTING: dict[str, object] = dict(lam_rec=1.0, lam_idem=1.0, lam_tight=0.1, clamp=None)
 """The weights of the IGN paper's code listing, :math:`(1, 1, 0.1)` without clamp (collapse-prone)."""
+
+PAPER: dict[str, object] = dict(lr=1e-4, batch=256, lam_rec=20.0, lam_idem=20.0, lam_tight=2.5, clamp=1.5)
+r"""The IGN paper's training settings for its image experiments: Adam :math:`10^{-4}`, batch 256, weights
+:math:`(20, 20, 2.5)` (ratio :math:`\lambda_{tight}/\lambda_{rec} = 0.125`) with the tanh clamp at
+:math:`a = 1.5`; the benchmarks' ``--scale paper``."""
 
 
 def train_ign(

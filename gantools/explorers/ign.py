@@ -3,12 +3,12 @@ r"""Part IV explorer: a 2-D IGN's weights, the clamp and repeated application, a
 The model is IGN's objective (:func:`gantools.ign.ign_loss`) on a small MLP
 :math:`f_\theta:\mathbb R^2\to\mathbb R^2` (:class:`gantools.ensemble.EnsembleMLP`, :data:`HIDDEN` units,
 :data:`DEPTH` hidden layers), trained with Adam (:math:`10^{-3}`, betas (0.5, 0.999)) on a toy data
-set, one batch of data :math:`x` and of noise :math:`z\sim\mathcal N(0,I)` per step (the
-objective with its three weights and the tanh clamp is written out at :func:`ensemble_loss`).
-Several settings and seeds train **side by side** as members of one
-ensemble (one batched matmul per layer); each member's loss is summed, so each gets exactly the
-gradient of its own :func:`gantools.ign.ign_loss` (the tests check the two agree), and member
-:math:`m` with seed :math:`s` is the same network whichever ensemble it trains in.
+set, one batch of data :math:`x` and of noise :math:`z\sim\mathcal N(0,I)` per step.
+Several settings and seeds train **side by side** as members of one ensemble by
+:func:`gantools.ign.train_ign_ensemble` (one batched matmul per layer, per-member Adam and
+per-member random streams): each member gets exactly the gradient of its own
+:func:`gantools.ign.ign_loss`, and member :math:`m` with seed :math:`s` is the same network
+whichever ensemble it trains in (the tests check both).
 
 :func:`explorer` is the interactive figure; :func:`train` and :func:`run` train networks,
 :func:`orbit` applies them repeatedly, and :func:`figure` (or :func:`draw_axes` on axes of
@@ -24,16 +24,15 @@ import ipywidgets as W
 import numpy as np
 import torch
 from matplotlib.figure import Figure
-from torch.func import functional_call
 
-from .. import data, ensemble, metrics
+from .. import data, ensemble, ign, metrics
 from .._validate import check_int, check_name, check_positive
 from ..errors import DivergenceError
 from ..plot import COLORS
 from .live import Explorer, live_figure, new_figure, superscript
 
 __all__ = ["HIDDEN", "DEPTH", "STEPS", "BATCH", "N_POINTS", "LIM", "MAX_APPLY", "Setting", "IGNRuns",
-           "ensemble_loss", "train", "run", "orbit", "draw_axes", "figure", "update", "plot_orbit",
+           "train", "run", "orbit", "draw_axes", "figure", "update", "plot_orbit",
            "explorer"]
 
 HIDDEN = 64
@@ -82,58 +81,6 @@ class Setting:
             object.__setattr__(self, "clamp", check_positive(self.clamp, "clamp"))
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise TypeError(f"seed must be an int, got {self.seed!r}")
-
-
-def _delta(out: torch.Tensor, inp: torch.Tensor) -> torch.Tensor:
-    return (out - inp).pow(2).mean(-1)
-
-
-def ensemble_loss(f: ensemble.EnsembleMLP, x: torch.Tensor, z: torch.Tensor, settings: Sequence[Setting]
-                  ) -> torch.Tensor:
-    r"""Each member's IGN objective (:func:`gantools.ign.ign_loss`, form ``"copy"``), shape ``(M,)``.
-
-    For member :math:`f_\theta` with data :math:`x` and noise :math:`z` (bars are batch means),
-
-    .. math::
-
-        \text{total} = \lambda_{rec}\,\overline{\delta_\theta(x)}
-          + \lambda_{idem}\,\overline{\delta_{\theta'}(f_\theta(z))}
-          - \lambda_{tight}\,\overline{\delta_\theta(\mathrm{sg}\,f_\theta(z))},
-        \qquad \delta_\theta(y) = \tfrac12\lVert f_\theta(y)-y\rVert^2,
-
-    (:math:`\delta` is the mean of the squared error over the two coordinates) with
-    :math:`\theta'` a frozen copy of :math:`\theta` (the gradient flows through
-    :math:`f_\theta(z)` only) and :math:`\mathrm{sg}` the stop-gradient. With the clamp
-    :math:`a`, the tightness term per sample :math:`t` is replaced by
-    :math:`a\bar\ell\tanh(t/(a\bar\ell))`, :math:`\bar\ell` the batch's reconstruction loss
-    (not differentiated).
-
-    Parameters
-    ----------
-    f : gantools.ensemble.EnsembleMLP
-        ``M`` networks :math:`\mathbb R^2\to\mathbb R^2`.
-    x, z : torch.Tensor, shape (M, n, 2)
-        Each member's data and noise batch.
-    settings : sequence of Setting, length M
-        Each member's weights and clamp.
-
-    Returns
-    -------
-    torch.Tensor, shape (M,)
-        The members' totals; their sum gives each member the gradient of its own objective.
-    """
-    lam = torch.tensor([[s.lam_rec, s.lam_idem, s.lam_tight] for s in settings], dtype=x.dtype)
-    a = torch.tensor([s.clamp if s.clamp is not None else float("nan") for s in settings], dtype=x.dtype)
-    frozen = {k: v.detach() for k, v in f.named_parameters()}
-    rec = _delta(f(x), x).mean(1)
-    fz = f(z)
-    fz_sg = fz.detach()
-    idem = _delta(functional_call(f, frozen, (fz,)), fz).mean(1)
-    tight_ps = _delta(f(fz_sg), fz_sg)
-    scale = (torch.nan_to_num(a, nan=1.0) * rec.detach().clamp_min(1e-12))[:, None]
-    clamped = (scale * torch.tanh(tight_ps / scale)).mean(1)
-    tight = torch.where(torch.isnan(a), tight_ps.mean(1), clamped)
-    return lam[:, 0] * rec + lam[:, 1] * idem - lam[:, 2] * tight
 
 
 @dataclass(frozen=True)
@@ -200,29 +147,22 @@ def train(settings: Sequence[Setting], *, dataset: str = "8gaussians", steps: in
     TypeError
         If ``steps`` is not an int.
     gantools.errors.DivergenceError
-        If a member's loss becomes NaN or infinite (checked every 50 steps and at the last).
+        If a member's loss becomes NaN or infinite (checked at every step).
     """
     settings = tuple(settings)
     if not settings or not all(isinstance(s, Setting) for s in settings):
         raise ValueError("settings must be a non-empty sequence of Setting")
     check_name(dataset, data.TOY_DATASETS, "toy dataset")
     check_int(steps, "steps")
-    M = len(settings)
-    f = ensemble.EnsembleMLP(M, 2, 2, hidden=HIDDEN, depth=DEPTH, seeds=[s.seed for s in settings])
-    opt = torch.optim.Adam(f.parameters(), lr=1e-3, betas=(0.5, 0.999), foreach=True)
-    gens = [torch.Generator().manual_seed(1000 + s.seed) for s in settings]
-    for step in range(steps):
-        x = torch.stack([data.sample(dataset, BATCH, seed=g) for g in gens])
-        z = torch.stack([torch.randn(BATCH, 2, generator=g) for g in gens])
-        total = ensemble_loss(f, x, z, settings)
-        opt.zero_grad(set_to_none=True)
-        total.sum().backward()
-        opt.step()
-        if step % 50 == 0 or step == steps - 1:
-            bad = ~torch.isfinite(total.detach())
-            if bool(bad.any()):
-                raise DivergenceError(f"IGN explorer: the loss of member(s) {bad.nonzero().ravel().tolist()} "
-                                      f"became NaN/inf by step {step}")
+    f = ensemble.EnsembleMLP(len(settings), 2, 2, hidden=HIDDEN, depth=DEPTH, seeds=[s.seed for s in settings])
+    try:
+        ign.train_ign_ensemble(f, lambda n, g: data.sample(dataset, n, seed=g), steps=steps, batch=BATCH, lr=1e-3,
+                               betas=(0.5, 0.999), lam_rec=[s.lam_rec for s in settings],
+                               lam_idem=[s.lam_idem for s in settings], lam_tight=[s.lam_tight for s in settings],
+                               clamp=[s.clamp for s in settings], seeds=[1000 + s.seed for s in settings],
+                               log_every=steps, eval_batch=BATCH)
+    except DivergenceError as err:
+        raise DivergenceError(f"IGN explorer: {err}") from err
     return IGNRuns(f, settings, dataset)
 
 
