@@ -1,11 +1,13 @@
 r"""The MonoFlow particle flow and generator training (Part III).
 
-One Euler step :math:`x \leftarrow x + \epsilon\nabla_x h(D(x))` moves samples along the
-(rescaled) Wasserstein gradient flow of :math:`\mathrm{KL}(q_t\Vert p)` when :math:`D\approx\log r_t`
-(:func:`particle_step`); :func:`particle_flow` alternates it with discriminator training, with no
-generator. A generator follows the moved samples through the distillation loss
-(:func:`distill_loss`), whose gradient at :math:`\theta=\theta_t` is :math:`2\epsilon` times the
-gradient of the generator loss :math:`-h(D(G_\theta(z)))`; :func:`train_monoflow` trains with either.
+The Euler step :math:`x \leftarrow x + \epsilon\nabla_x h(D(x))`
+(:func:`gantools.monoflow.particle_step`) moves samples along the (rescaled) Wasserstein gradient
+flow of :math:`\mathrm{KL}(q_t\Vert p)` when :math:`D\approx\log r_t`. :func:`exact_wgf_particles`
+moves them with the exact Gaussian ratio; :func:`particle_flow` alternates the step with
+discriminator training, with no generator. A generator follows the moved samples through the
+distillation loss (:func:`gantools.monoflow.distill_loss`) or the loss :math:`-h(D(G_\theta(z)))`;
+:func:`train_monoflow` trains one run with either, :func:`train_monoflow_stacked` many runs side by
+side on the batched engine (:mod:`gantools.ensemble`).
 All point sets are ``(n, d)`` tensors; discriminators map ``(n, d)`` to ``(n,)`` or ``(n, 1)``.
 """
 from __future__ import annotations
@@ -22,96 +24,14 @@ from ._validate import check_int, check_name, check_points, check_positive, make
 from .ensemble import MemberOptimizer, MemberStreams
 from .errors import DivergenceError
 from .gaussian import empirical_moments, gaussian_log_ratio
-from .monoflow import generator_loss, get_h
-from .ratio import as_logits, ratio_fit, train_discriminator
+from .monoflow import distill_loss, generator_loss, get_h, particle_step
+from .ratio import ratio_fit, train_discriminator
 
-__all__ = ["velocity", "particle_step", "distill_loss", "exact_wgf_particles", "FlowRun", "particle_flow",
+__all__ = ["exact_wgf_particles", "FlowRun", "particle_flow",
            "StackedMonoFlowRun", "train_monoflow_stacked",
            "GEN_LOSSES", "OPTIMIZERS", "make_optimizer", "MonoFlowRun", "train_monoflow"]
 
 Discriminator = Callable[[torch.Tensor], torch.Tensor]
-
-
-def velocity(x: torch.Tensor, discriminator: Discriminator, *, h: str = "identity") -> torch.Tensor:
-    r"""Particle velocity of the generator loss :math:`-h(D(x))`.
-
-    .. math:: v(x) = \nabla_x h(D(x)) = h'(D(x))\,\nabla_x D(x)
-
-    Parameters
-    ----------
-    x : torch.Tensor, shape (n, d)
-    discriminator : callable
-        ``(n, d) -> (n,)`` or ``(n, 1)``, differentiable in its input.
-    h : str
-        A name of :data:`gantools.monoflow.ALL_H`.
-
-    Returns
-    -------
-    torch.Tensor, shape (n, d)
-    """
-    hf = get_h(h)
-    x = check_points(x, "x", dtype=x.dtype if isinstance(x, torch.Tensor) else torch.float32)
-    x = x.detach().requires_grad_(True)
-    with torch.enable_grad():
-        d = as_logits(discriminator(x), "discriminator output")
-        (g,) = torch.autograd.grad(hf(d).sum(), x)
-    return g
-
-
-def particle_step(x: torch.Tensor, discriminator: Discriminator, eps: float, *,
-                  h: str = "identity") -> torch.Tensor:
-    r"""One Euler step of the (Mono)flow.
-
-    .. math:: x \leftarrow x + \epsilon\,\nabla_x h(D(x))
-
-    With ``h="identity"`` and :math:`D = \log r` this is the explicit Euler step of
-    :math:`\dot x = \nabla \log r_t(x)`, the Wasserstein gradient flow of :math:`\mathrm{KL}(q_t\Vert p)`.
-
-    Parameters
-    ----------
-    x : torch.Tensor, shape (n, d)
-    discriminator : callable
-        ``(n, d) -> (n,)`` or ``(n, 1)``.
-    eps : float
-        Step size :math:`\epsilon > 0`.
-    h : str
-
-    Returns
-    -------
-    torch.Tensor, shape (n, d)
-        The moved particles, detached.
-    """
-    eps = check_positive(eps, "eps")
-    v = velocity(x, discriminator, h=h)
-    return (x.detach() + eps * v).detach()
-
-
-def distill_loss(generator: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor,
-                 targets: torch.Tensor) -> torch.Tensor:
-    r"""Distillation loss: regress the generator onto moved samples.
-
-    .. math:: \mathcal L_{\text{distill}}(\theta) = \frac1n\sum_i \lVert G_\theta(z_i) - \mathrm{sg}(y_i)\rVert^2
-
-    With targets :math:`y_i = G_{\theta_t}(z_i) + \epsilon\nabla_x h(D(G_{\theta_t}(z_i)))`
-    (:func:`particle_step` on the current samples), its gradient at :math:`\theta=\theta_t` is
-    :math:`2\epsilon\,\nabla_\theta\big[-\frac1n\sum_i h(D(G_\theta(z_i)))\big]`.
-
-    Parameters
-    ----------
-    generator : callable
-        ``(n, k) -> (n, d)``.
-    z : torch.Tensor, shape (n, k)
-    targets : torch.Tensor, shape (n, d)
-
-    Returns
-    -------
-    torch.Tensor, shape ()
-    """
-    out = generator(z)
-    if out.shape != targets.shape:
-        raise ValueError(f"targets must have the generator's output shape {tuple(out.shape)}, "
-                         f"got {tuple(targets.shape)}")
-    return (out - targets.detach()).pow(2).flatten(1).sum(1).mean()
 
 
 def exact_wgf_particles(x0: torch.Tensor, mean_p, cov_p, *, eps: float, steps: int,

@@ -5,31 +5,31 @@ The chain of ideas (Yi, Zhu & Liu, ICML 2023; Su's post on GAN as a diffusion OD
 1. :mod:`gantools.gaussian`: the Wasserstein gradient flow of :math:`\mathrm{KL}(q_t\Vert p)`,
    :math:`\dot x = \nabla_x \log r_t(x)`, solved exactly for Gaussians.
 2. :mod:`gantools.ratio`: a logistic discriminator's optimum is :math:`D^* = \log r`.
-3. :mod:`gantools.flow`: one Euler step :math:`x \leftarrow x + \epsilon \nabla_x h(D(x))` moves
-   samples; a generator follows them through the distillation loss.
-4. This module: any increasing :math:`h` gives a flow that drives :math:`q_t` to :math:`p`
-   (:data:`H_FUNCTIONS`); the divergence losses of the MonoFlow paper's Gaussian toy are
-   :data:`PAPER_LOSSES`.
+3. This module: any increasing :math:`h` gives a flow that drives :math:`q_t` to :math:`p`
+   (:data:`H_FUNCTIONS`; the divergence losses of the MonoFlow paper's Gaussian toy are
+   :data:`PAPER_LOSSES`), the generator loss :math:`-h(D(G(z)))` (:func:`generator_loss`), and
+   the Euler step :math:`x \leftarrow x + \epsilon \nabla_x h(D(x))` it induces
+   (:func:`velocity`, :func:`particle_step`), which a generator follows through the
+   distillation loss (:func:`distill_loss`).
+4. :mod:`gantools.flow`: the particle flow and the generator trainers built on these.
 5. :mod:`gantools.gaussian_toy`: the paper's 2-D Gaussian toy, one run or a batched ensemble.
-
-The names earlier chapters used (``particle_step``, ``distill_loss``, ``gaussian_kl``,
-``gaussian_toy``, ...) are re-exported here, so ``from gantools import monoflow as mf`` keeps
-working.
 """
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
-from ._validate import check_name
+from ._validate import check_name, check_points, check_positive
 from .ratio import as_logits
 
-__all__ = ["HFunction", "H_FUNCTIONS", "PAPER_LOSSES", "ALL_H", "get_h", "generator_loss"]
+__all__ = ["HFunction", "H_FUNCTIONS", "PAPER_LOSSES", "ALL_H", "get_h", "generator_loss", "velocity",
+           "particle_step", "distill_loss"]
+
+Discriminator = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -179,27 +179,83 @@ def generator_loss(d_fake: torch.Tensor, h: str = "identity") -> torch.Tensor:
     return -hf(as_logits(d_fake, "d_fake")).mean()
 
 
-# Names that moved to the concept modules stay importable from here (lazily, to avoid a cycle:
-# gantools.flow and gantools.gaussian_toy import get_h from this module).
-_MOVED = {
-    "gaussian": ("TOY_MEAN", "TOY_COV", "gaussian_log_density", "gaussian_log_ratio", "gaussian_kl",
-                 "gaussian_kl_torch", "gaussian_w2", "gaussian_wgf_rhs", "solve_gaussian_wgf",
-                 "gaussian_relative_fisher", "kl_decay_rate", "empirical_moments", "sample_gaussian"),
-    "ratio": ("FDivergence", "F_DIVERGENCES", "f_gan_d_loss", "train_discriminator", "fit_log_ratio",
-              "RatioFit", "ratio_fit"),
-    "flow": ("velocity", "particle_step", "distill_loss", "exact_wgf_particles", "FlowRun",
-             "particle_flow", "GEN_LOSSES", "MonoFlowRun", "train_monoflow"),
-    "gaussian_toy": ("AffineGenerator", "gaussian_toy", "exact_toy_ratio", "toy_monitor", "ToyConfig",
-                     "ToyEnsemble", "train_toy_ensemble", "PAPER_TOY"),
-}
-_WHERE = {name: mod for mod, names in _MOVED.items() for name in names}
+def velocity(x: torch.Tensor, discriminator: Discriminator, *, h: str = "identity") -> torch.Tensor:
+    r"""Particle velocity of the generator loss :math:`-h(D(x))`.
+
+    .. math:: v(x) = \nabla_x h(D(x)) = h'(D(x))\,\nabla_x D(x)
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (n, d)
+    discriminator : callable
+        ``(n, d) -> (n,)`` or ``(n, 1)``, differentiable in its input.
+    h : str
+        A name of :data:`gantools.monoflow.ALL_H`.
+
+    Returns
+    -------
+    torch.Tensor, shape (n, d)
+    """
+    hf = get_h(h)
+    x = check_points(x, "x", dtype=x.dtype if isinstance(x, torch.Tensor) else torch.float32)
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        d = as_logits(discriminator(x), "discriminator output")
+        (g,) = torch.autograd.grad(hf(d).sum(), x)
+    return g
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"gantools.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'gantools.monoflow' has no attribute {name!r}")
+def particle_step(x: torch.Tensor, discriminator: Discriminator, eps: float, *,
+                  h: str = "identity") -> torch.Tensor:
+    r"""One Euler step of the (Mono)flow.
+
+    .. math:: x \leftarrow x + \epsilon\,\nabla_x h(D(x))
+
+    With ``h="identity"`` and :math:`D = \log r` this is the explicit Euler step of
+    :math:`\dot x = \nabla \log r_t(x)`, the Wasserstein gradient flow of :math:`\mathrm{KL}(q_t\Vert p)`.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (n, d)
+    discriminator : callable
+        ``(n, d) -> (n,)`` or ``(n, 1)``.
+    eps : float
+        Step size :math:`\epsilon > 0`.
+    h : str
+
+    Returns
+    -------
+    torch.Tensor, shape (n, d)
+        The moved particles, detached.
+    """
+    eps = check_positive(eps, "eps")
+    v = velocity(x, discriminator, h=h)
+    return (x.detach() + eps * v).detach()
 
 
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_WHERE))
+def distill_loss(generator: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor,
+                 targets: torch.Tensor) -> torch.Tensor:
+    r"""Distillation loss: regress the generator onto moved samples.
+
+    .. math:: \mathcal L_{\text{distill}}(\theta) = \frac1n\sum_i \lVert G_\theta(z_i) - \mathrm{sg}(y_i)\rVert^2
+
+    With targets :math:`y_i = G_{\theta_t}(z_i) + \epsilon\nabla_x h(D(G_{\theta_t}(z_i)))`
+    (:func:`particle_step` on the current samples), its gradient at :math:`\theta=\theta_t` is
+    :math:`2\epsilon\,\nabla_\theta\big[-\frac1n\sum_i h(D(G_\theta(z_i)))\big]`.
+
+    Parameters
+    ----------
+    generator : callable
+        ``(n, k) -> (n, d)``.
+    z : torch.Tensor, shape (n, k)
+    targets : torch.Tensor, shape (n, d)
+
+    Returns
+    -------
+    torch.Tensor, shape ()
+    """
+    out = generator(z)
+    if out.shape != targets.shape:
+        raise ValueError(f"targets must have the generator's output shape {tuple(out.shape)}, "
+                         f"got {tuple(targets.shape)}")
+    return (out - targets.detach()).pow(2).flatten(1).sum(1).mean()

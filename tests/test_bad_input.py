@@ -129,11 +129,11 @@ CASES = [
     # ---- monoflow (Part III) ------------------------------------------------------------
     ("monoflow", "get_h: unknown", lambda m: m.get_h("nope"), ["identity"]),
     ("monoflow", "generator_loss: unknown h", lambda m: m.generator_loss(torch.zeros(4, 1), "nope"), ["identity"]),
-    ("monoflow", "f_gan_d_loss: unknown divergence", lambda m: m.f_gan_d_loss(torch.zeros(4), torch.zeros(4), "nope"), ["gan"]),
-    ("monoflow", "gaussian_kl: non-PD covariance", lambda m: m.gaussian_kl([0.0, 0.0], [[1.0, 0.0], [0.0, -1.0]], [0.0, 0.0], torch.eye(2).tolist()), ["positive", "cov"]),
-    ("monoflow", "gaussian_kl: shapes differ", lambda m: m.gaussian_kl([0.0, 0.0, 0.0], torch.eye(2).tolist(), [0.0, 0.0], torch.eye(2).tolist()), ["shape"]),
-    ("monoflow", "gaussian_w2: NaN mean", lambda m: m.gaussian_w2([NAN, 0.0], torch.eye(2).tolist(), [0.0, 0.0], torch.eye(2).tolist()), ["finite"]),
-    ("monoflow", "empirical_moments: 1-D", lambda m: m.empirical_moments(torch.zeros(5)), ["shape"]),
+    ("ratio", "f_gan_d_loss: unknown divergence", lambda m: m.f_gan_d_loss(torch.zeros(4), torch.zeros(4), "nope"), ["gan"]),
+    ("gaussian", "gaussian_kl: non-PD covariance", lambda m: m.gaussian_kl([0.0, 0.0], [[1.0, 0.0], [0.0, -1.0]], [0.0, 0.0], torch.eye(2).tolist()), ["positive", "cov"]),
+    ("gaussian", "gaussian_kl: shapes differ", lambda m: m.gaussian_kl([0.0, 0.0, 0.0], torch.eye(2).tolist(), [0.0, 0.0], torch.eye(2).tolist()), ["shape"]),
+    ("gaussian", "gaussian_w2: NaN mean", lambda m: m.gaussian_w2([NAN, 0.0], torch.eye(2).tolist(), [0.0, 0.0], torch.eye(2).tolist()), ["finite"]),
+    ("gaussian", "empirical_moments: 1-D", lambda m: m.empirical_moments(torch.zeros(5)), ["shape"]),
     ("monoflow", "particle_step: negative eps", lambda m: m.particle_step(_pts(), lambda x: x.sum(-1), -0.1), ["eps"]),
     # ---- ign (Part IV) ------------------------------------------------------------------
     ("ign", "ign_loss: x/z shapes differ", lambda m: m.ign_loss(_mlp(2, 2), _pts(d=2), _pts(d=3)), ["shape"]),

@@ -1,4 +1,4 @@
-"""Unit tests for gantools.monoflow (h functions) and the names it re-exports from gaussian, ratio, flow."""
+"""Unit tests for gantools.monoflow (h functions, the Euler step) and gaussian, ratio, flow, gaussian_toy."""
 from __future__ import annotations
 
 import math
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from gantools import flow, gaussian, gaussian_toy, nets, ratio
 from gantools import monoflow as mf
-from gantools import nets
 from gantools.errors import DivergenceError
 
 
@@ -37,18 +37,18 @@ def test_unknown_names_and_bad_shapes():
     with pytest.raises(ValueError, match="shape"):
         mf.generator_loss(torch.zeros(3, 2))
     with pytest.raises(ValueError, match="gan"):
-        mf.f_gan_d_loss(torch.zeros(3), torch.zeros(3), "nope")
+        ratio.f_gan_d_loss(torch.zeros(3), torch.zeros(3), "nope")
     with pytest.raises(ValueError, match="shape"):
         mf.particle_step(torch.zeros(3), lambda x: x.sum(1), 0.1)
-    G = mf.AffineGenerator()
+    G = gaussian_toy.AffineGenerator()
     with pytest.raises(ValueError, match="shape"):
         mf.distill_loss(G, torch.zeros(4, 2), torch.zeros(4, 3))
     with pytest.raises(ValueError, match="shape"):
         G(torch.zeros(4, 3))
     with pytest.raises(ValueError, match="distill"):
-        mf.gaussian_toy("identity", loss="bad", iters=1)
+        gaussian_toy.gaussian_toy("identity", loss="bad", iters=1)
     with pytest.raises(ValueError, match="sgd"):
-        mf.gaussian_toy("identity", optimizer="lbfgs", iters=1)
+        gaussian_toy.gaussian_toy("identity", optimizer="lbfgs", iters=1)
 
 
 def test_paper_losses_monotone_flags_and_speed_factor():
@@ -63,13 +63,11 @@ def test_paper_losses_monotone_flags_and_speed_factor():
     assert torch.allclose(mf.get_h("hellinger").derivative(d), -r * (1 - r ** -0.5), rtol=1e-4, atol=1e-4)
 
 
-def test_moved_names_are_reexported():
-    from gantools import flow, gaussian, gaussian_toy, ratio
-    assert mf.particle_step is flow.particle_step and mf.distill_loss is flow.distill_loss
-    assert mf.gaussian_kl is gaussian.gaussian_kl and mf.F_DIVERGENCES is ratio.F_DIVERGENCES
-    assert mf.gaussian_toy is gaussian_toy.gaussian_toy and mf.TOY_COV is gaussian.TOY_COV
-    with pytest.raises(AttributeError):
-        mf.no_such_name
+def test_readers_names_live_in_monoflow_and_the_forwarder_is_gone():
+    assert flow.particle_step is mf.particle_step and flow.distill_loss is mf.distill_loss
+    for name in ("H_FUNCTIONS", "generator_loss", "particle_step", "distill_loss"):
+        assert name in mf.__all__
+    assert not hasattr(mf, "gaussian_kl")          # lives in gantools.gaussian only
 
 
 def test_particle_step_matches_gradient_of_h():
@@ -97,34 +95,34 @@ def test_distill_gradient_is_2eps_times_generator_loss_gradient():
 
 
 def test_gaussian_log_ratio_and_kl():
-    mp, sp = np.zeros(2), mf.TOY_COV
+    mp, sp = np.zeros(2), gaussian.TOY_COV
     mq, sq = np.array([1.0, -0.5]), np.array([[2.0, 0.3], [0.3, 0.5]])
     x = torch.randn(20000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     xq = torch.as_tensor(mq) + x @ torch.as_tensor(np.linalg.cholesky(sq)).T
-    mc = float(-mf.gaussian_log_ratio(xq, mp, sp, mq, sq).mean())  # KL(q||p) = E_q[-log r]
-    assert mc == pytest.approx(mf.gaussian_kl(mq, sq, mp, sp), rel=0.03)
-    assert mf.gaussian_kl(mp, sp, mp, sp) == pytest.approx(0.0, abs=1e-12)
-    assert mf.gaussian_w2(mp, sp, mp, sp) == pytest.approx(0.0, abs=1e-6)
+    mc = float(-gaussian.gaussian_log_ratio(xq, mp, sp, mq, sq).mean())  # KL(q||p) = E_q[-log r]
+    assert mc == pytest.approx(gaussian.gaussian_kl(mq, sq, mp, sp), rel=0.03)
+    assert gaussian.gaussian_kl(mp, sp, mp, sp) == pytest.approx(0.0, abs=1e-12)
+    assert gaussian.gaussian_w2(mp, sp, mp, sp) == pytest.approx(0.0, abs=1e-6)
     # W2 between Gaussians with equal covariance is the distance of the means
-    assert mf.gaussian_w2(mq, sp, mp, sp) == pytest.approx(float(np.linalg.norm(mq)), abs=1e-6)
+    assert gaussian.gaussian_w2(mq, sp, mp, sp) == pytest.approx(float(np.linalg.norm(mq)), abs=1e-6)
 
 
 def test_gaussian_wgf_ode_matches_particles_and_kl_decreases():
-    mp, sp = np.zeros(2), mf.TOY_COV
+    mp, sp = np.zeros(2), gaussian.TOY_COV
     x0 = torch.randn(2000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2)) + 1.0
-    m0, s0 = mf.empirical_moments(x0)
+    m0, s0 = gaussian.empirical_moments(x0)
     eps, steps = 0.01, 100
-    means, covs, _ = mf.exact_wgf_particles(x0, mp, sp, eps=eps, steps=steps)
+    means, covs, _ = flow.exact_wgf_particles(x0, mp, sp, eps=eps, steps=steps)
     t = eps * np.arange(steps + 1)
-    om, oc = mf.solve_gaussian_wgf(m0, s0, mp, sp, t)
+    om, oc = gaussian.solve_gaussian_wgf(m0, s0, mp, sp, t)
     assert np.abs(means - om).max() < 0.02 and np.abs(covs - oc).max() < 0.02
-    kl = [mf.gaussian_kl(m, s, mp, sp) for m, s in zip(om, oc)]
+    kl = [gaussian.gaussian_kl(m, s, mp, sp) for m, s in zip(om, oc)]
     assert np.all(np.diff(kl) < 0)
     # dKL/dt = -E_q |grad log r|^2
     dk = (kl[51] - kl[49]) / (2 * eps)
-    assert dk == pytest.approx(-mf.gaussian_relative_fisher(om[50], oc[50], mp, sp), rel=1e-3)
+    assert dk == pytest.approx(-gaussian.gaussian_relative_fisher(om[50], oc[50], mp, sp), rel=1e-3)
     # the equilibrium is a fixed point of the ODE
-    dm, ds = mf.gaussian_wgf_rhs(mp, sp, mp, sp)
+    dm, ds = gaussian.gaussian_wgf_rhs(mp, sp, mp, sp)
     assert np.abs(dm).max() < 1e-12 and np.abs(ds).max() < 1e-12
 
 
@@ -134,7 +132,7 @@ def test_fit_log_ratio_recovers_gaussian_log_ratio():
     xq = torch.randn(4000, 1, generator=g)
     torch.manual_seed(0)
     D = nets.mlp(1, 1, hidden=32, depth=1)
-    mf.fit_log_ratio(D, xp, xq, steps=600, lr=1e-2, seed=0)
+    ratio.fit_log_ratio(D, xp, xq, steps=600, lr=1e-2, seed=0)
     grid = torch.linspace(-1, 2, 31)[:, None]
     exact = grid[:, 0] - 0.5  # log N(x;1,1) - log N(x;0,1)
     assert (D(grid)[:, 0].detach() - exact).abs().max() < 0.3
@@ -143,9 +141,9 @@ def test_fit_log_ratio_recovers_gaussian_log_ratio():
 def test_f_gan_gan_loss_equals_logistic_loss():
     v = torch.randn(50)
     w = torch.randn(50)
-    fd = mf.F_DIVERGENCES["gan"]
+    fd = ratio.F_DIVERGENCES["gan"]
     ref = -(fd.activation(v).mean() - fd.conjugate(fd.activation(w)).mean())
-    assert torch.allclose(mf.f_gan_d_loss(v, w, "gan"), ref, atol=1e-5)
+    assert torch.allclose(ratio.f_gan_d_loss(v, w, "gan"), ref, atol=1e-5)
 
 
 def test_particle_flow_reduces_w2_and_checks_target():
@@ -154,17 +152,17 @@ def test_particle_flow_reduces_w2_and_checks_target():
     tgt = torch.randn(128, 2, generator=g) + 2.0
     sample = lambda n, gen: torch.randn(n, 2, generator=gen) + 2.0
     torch.manual_seed(0)
-    run = mf.particle_flow(x0, sample, nets.mlp(2, 1, hidden=32, depth=1), steps=60, eps=0.1,
+    run = flow.particle_flow(x0, sample, nets.mlp(2, 1, hidden=32, depth=1), steps=60, eps=0.1,
                            d_steps=3, lr_d=5e-3, target=tgt, record_every=30)
     assert run.history["w2"][-1] < 0.5 * run.history["w2"][0]
     with pytest.raises(ValueError, match="128"):
-        mf.particle_flow(x0, sample, nets.mlp(2, 1), steps=1, eps=0.1, target=tgt[:5])
+        flow.particle_flow(x0, sample, nets.mlp(2, 1), steps=1, eps=0.1, target=tgt[:5])
 
 
 def test_particle_flow_raises_divergence_error():
     x0 = torch.randn(16, 2)
     with pytest.raises(DivergenceError, match="step"):
-        mf.particle_flow(x0, lambda n, g: torch.randn(n, 2, generator=g), _Exploding(), steps=3, eps=1e30,
+        flow.particle_flow(x0, lambda n, g: torch.randn(n, 2, generator=g), _Exploding(), steps=3, eps=1e30,
                          d_steps=1)
 
 
@@ -178,8 +176,8 @@ class _Exploding(torch.nn.Module):
 
 
 def test_gaussian_toy_exact_ratio_converges_for_identity_not_for_neg_square():
-    ok = mf.gaussian_toy("identity", iters=200, exact_ratio=True, record_every=50)
-    bad = mf.gaussian_toy("neg_square", iters=200, exact_ratio=True, record_every=50)
+    ok = gaussian_toy.gaussian_toy("identity", iters=200, exact_ratio=True, record_every=50)
+    bad = gaussian_toy.gaussian_toy("neg_square", iters=200, exact_ratio=True, record_every=50)
     assert ok.history["kl"][-1] < 0.01 * ok.history["kl"][0]
     assert bad.history["kl"][-1] > 0.1 * bad.history["kl"][0]
     assert ok.history["step"] == [0, 50, 100, 150, 200]
@@ -187,7 +185,7 @@ def test_gaussian_toy_exact_ratio_converges_for_identity_not_for_neg_square():
 
 def test_train_monoflow_k1_adam_losses_agree():
     """With Adam (scale invariant) and one generator step, -D and the distillation loss coincide."""
-    runs = [mf.gaussian_toy("identity", loss=loss, iters=30, eps=0.05, record_every=30, seed=1)
+    runs = [gaussian_toy.gaussian_toy("identity", loss=loss, iters=30, eps=0.05, record_every=30, seed=1)
             for loss in ("h", "distill")]
     a, b = runs[0].history, runs[1].history
     assert np.allclose(a["mean"][-1], b["mean"][-1], atol=1e-4)

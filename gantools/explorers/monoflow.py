@@ -7,7 +7,7 @@ discriminator :math:`D` (an MLP 2-64-64-1, LeakyReLU) for ``d_steps`` Adam steps
 loss, so that its logit estimates :math:`\log p/q_\theta`, then takes ``g_steps`` plain-SGD
 generator steps on :math:`-h(D(G_\theta(z)))` (:func:`gantools.monoflow.generator_loss`) or on
 the distillation loss towards the particles moved by one MonoFlow step
-(:func:`gantools.flow.particle_step`).
+(:func:`gantools.monoflow.particle_step`).
 
 SGD keeps :math:`\epsilon` meaningful: learning rate 0.25 on the distillation loss (a step moves the
 generator half-way to the moved samples), :math:`2\epsilon\cdot0.25` on :math:`-h(D)`, so that with one
