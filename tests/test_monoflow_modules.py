@@ -1,4 +1,4 @@
-"""Unit tests for gantools.gaussian, gantools.ratio, gantools.gaussian_toy and gantools.ring_metrics."""
+"""Unit tests for gantools.gaussian, gantools.ratio, gantools.gaussian_toy and metrics.mode_precision."""
 from __future__ import annotations
 
 import math
@@ -10,7 +10,7 @@ import torch
 from gantools import gaussian as gs
 from gantools import gaussian_toy as gt
 from gantools import ratio
-from gantools.ring_metrics import mode_precision
+from gantools.metrics import mode_precision
 
 
 def test_gaussian_kl_torch_matches_numpy_and_is_differentiable():
