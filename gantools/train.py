@@ -117,6 +117,22 @@ class GANRun:
     history: dict[str, list[float]] = field(default_factory=dict)
 
 
+def _probe_shapes(G: nn.Module, D: nn.Module, z_dim: int) -> None:
+    """Raise ``ValueError`` unless ``D(G(z))`` runs for ``z`` of shape ``(2, z_dim)`` (in eval mode)."""
+    modes = (G.training, D.training)
+    try:  # eval mode: no BatchNorm statistics change
+        G.eval()
+        D.eval()
+        with torch.no_grad():
+            D(G(torch.zeros(2, z_dim)))
+    except RuntimeError as err:
+        raise ValueError(f"G must take z of shape (n, z_dim={z_dim}) and D must take G's output: {err}"
+                         ) from err
+    finally:
+        G.train(modes[0])
+        D.train(modes[1])
+
+
 def train_gan(
     G: nn.Module,
     D: nn.Module,
@@ -202,18 +218,7 @@ def train_gan(
     check_positive(l2, "l2", allow_zero=True)
     check_positive(lr_d, "lr_d")
     check_positive(lr_g, "lr_g")
-    modes = (G.training, D.training)
-    try:  # a shape probe in eval mode (no BatchNorm statistics change)
-        G.eval()
-        D.eval()
-        with torch.no_grad():
-            D(G(torch.zeros(2, z_dim)))
-    except RuntimeError as err:
-        raise ValueError(f"G must take z of shape (n, z_dim={z_dim}) and D must take G's output: {err}"
-                         ) from err
-    finally:
-        G.train(modes[0])
-        D.train(modes[1])
+    _probe_shapes(G, D, z_dim)
     gen = make_generator(seed)
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)
     opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
