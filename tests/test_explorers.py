@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from gantools import dirac
-from gantools.explorers import EXPLORERS, Explorer
+from gantools.explorers import EXPLORERS
 from gantools.explorers import dirac as xd
 from gantools.explorers import ign as xi
 from gantools.explorers import monoflow as xm
 from gantools.explorers import sampler as xs
+from gantools.explorers.live import Explorer
 
 HP = {"vanilla": {}, "saturating": {}, "wgan": {}, "wgan_gp": {"lam": 0.3, "c": 0.7}, "gan_qp": {"lam": 0.6}}
 

@@ -12,8 +12,8 @@ module              explorer
 Each module has ``explorer()`` (the ipywidgets container whose controls redraw the figure),
 ``run(...)`` (the model, cached), ``figure()`` and ``update(fig, **values)``: the book's static
 figures are drawn by the same functions. All four share :mod:`gantools.explorers.live`, where
-the container :class:`~gantools.explorers.live.Explorer` is defined (importable from here as
-``gantools.explorers.Explorer``; the four modules are imported with the package).
+the container :class:`~gantools.explorers.live.Explorer` is defined (the four modules are
+imported with the package).
 """
 from __future__ import annotations
 
