@@ -3,8 +3,8 @@
 Part III, notebook 5 runs the authors' toy (Adam with betas (0.9, 0.999), generator lr 1e-3,
 discriminator lr 1e-3 for the reverse-KL loss and 1e-4 otherwise, batch 32, one D step per G
 step, 5,000 iterations) with a 2-64-32-1 discriminator, because the paper's 2-512-256-1 costs
-about 300 s of CPU time for the six losses x three seeds (measured with ``time.process_time``),
-five times the notebook's whole budget. This script runs the paper's width (or any other) with
+about 400 s of CPU time for the six losses x three seeds (measured with ``time.process_time``),
+six times the notebook's whole budget. This script runs the paper's width (or any other) with
 every loss of ``gantools.monoflow.PAPER_LOSSES`` and every seed side by side in one batched call
 (``gantools.gaussian_toy.train_toy_ensemble``) and prints the notebook's table, with the wall
 and CPU time.
