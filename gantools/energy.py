@@ -27,6 +27,12 @@ from .entropy import jsd_mi_lower_bound
 from .errors import DivergenceError
 from .metrics import ModeBalance, ModeStats, mode_balance, mode_stats
 
+__all__ = ["NEGATIVE_PHASES", "ENTROPY_TREATMENTS", "mixture_energy", "sample_mixture", "grid",
+           "log_partition", "exact_nll", "grid_density", "grid_sample", "phase_gradients", "EnergyFit",
+           "fit_energy", "Treatment", "EnGANRun", "train_engan", "engan_balance", "engan_mode_stats",
+           "latent_log_density", "log_abs_det_jacobian", "PAPER_SCALE", "AblationRow", "ABLATION_ROWS",
+           "AblationResult", "run_ablation", "ENTROPY_WEIGHTS", "ENTROPY_REGIMES", "entropy_arms"]
+
 Energy = Callable[[torch.Tensor], torch.Tensor]
 
 NEGATIVE_PHASES: tuple[str, ...] = ("exact", "grid_samples", "langevin")
@@ -54,6 +60,18 @@ def mixture_energy(centers, sigma: float) -> Energy:
                 + \log K + \frac d2 \log(2\pi\sigma^2),
 
     so :math:`Z = \int e^{-U} = 1`.
+
+    Parameters
+    ----------
+    centers : array-like, shape (K, d)
+        The components' means :math:`c_k`.
+    sigma : float
+        Their common standard deviation.
+
+    Returns
+    -------
+    callable
+        ``U(x)`` for ``x`` of shape ``(n, d)``, returning shape ``(n,)``.
     """
     c = check_points(centers, "centers")
     s2 = check_positive(sigma, "sigma") ** 2
@@ -70,7 +88,20 @@ def mixture_energy(centers, sigma: float) -> Energy:
 
 
 def sample_mixture(centers, sigma: float, n: int, *, seed: int | torch.Generator | None = None) -> torch.Tensor:
-    """``n`` samples of the equal-weight mixture whose energy :func:`mixture_energy` returns."""
+    """``n`` samples of the equal-weight mixture whose energy :func:`mixture_energy` returns.
+
+    Parameters
+    ----------
+    centers : array-like, shape (K, d)
+    sigma : float
+    n : int
+        Number of samples.
+    seed : int, torch.Generator or None
+
+    Returns
+    -------
+    torch.Tensor, shape (n, d)
+    """
     c = check_points(centers, "centers")
     sigma = check_positive(sigma, "sigma")
     check_int(n, "n")
@@ -89,6 +120,13 @@ def grid(lim: float = 2.0, n: int = 128) -> tuple[torch.Tensor, float]:
         Row-major: ``points.reshape(n, n, 2)[i, j]`` has :math:`y` index ``i`` and :math:`x` index ``j``.
     area : float
         :math:`(2\,\text{lim}/n)^2`.
+
+    Parameters
+    ----------
+    lim : float
+        Half-width of the box.
+    n : int
+        Cells per side.
     """
     lim = check_positive(lim, "lim")
     check_int(n, "n", minimum=2)
@@ -99,7 +137,20 @@ def grid(lim: float = 2.0, n: int = 128) -> tuple[torch.Tensor, float]:
 
 
 def log_partition(energy: Energy, lim: float = 2.0, n: int = 128) -> torch.Tensor:
-    r"""Midpoint-rule :math:`\log Z = \log \sum_{\text{cells}} e^{-U(x_c)}\,h^2` (differentiable)."""
+    r"""Midpoint-rule :math:`\log Z = \log \sum_{\text{cells}} e^{-U(x_c)}\,h^2` (differentiable).
+
+    Parameters
+    ----------
+    energy : callable
+        ``(m, 2) -> (m,)``.
+    lim, n : float, int
+        The grid of :func:`grid`.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+    """
     pts, area = grid(lim, n)
     return torch.logsumexp(-_u(energy, pts), 0) + math.log(area)
 
@@ -108,13 +159,40 @@ def exact_nll(energy: Energy, x, lim: float = 2.0, n: int = 128) -> torch.Tensor
     r"""Negative log-likelihood :math:`\frac1N\sum_i U(x_i) + \log Z` with :math:`Z` by quadrature.
 
     Differentiable with respect to the energy's parameters; the data must lie inside the box.
+
+    Parameters
+    ----------
+    energy : callable
+        ``(m, 2) -> (m,)``.
+    x : array-like, shape (N, 2)
+        The data.
+    lim, n : float, int
+        The grid of :func:`grid`.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
     """
     x = check_points(x, "x", dim=2)
     return _u(energy, x).mean() + log_partition(energy, lim, n)
 
 
 def grid_density(energy: Energy, lim: float = 2.0, n: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Grid points and the probabilities :math:`\pi_c = e^{-U(x_c)}/\sum_{c'} e^{-U(x_{c'})}` of each cell."""
+    r"""Grid points and the probabilities :math:`\pi_c = e^{-U(x_c)}/\sum_{c'} e^{-U(x_{c'})}` of each cell.
+
+    Parameters
+    ----------
+    energy : callable
+        ``(m, 2) -> (m,)``.
+    lim, n : float, int
+        The grid of :func:`grid`.
+
+    Returns
+    -------
+    points : torch.Tensor, shape (n*n, 2)
+    probabilities : torch.Tensor, shape (n*n,)
+    """
     pts, _ = grid(lim, n)
     with torch.no_grad():
         w = torch.softmax(-_u(energy, pts), 0)
@@ -127,6 +205,19 @@ def grid_sample(energy: Energy, n_samples: int, lim: float = 2.0, n: int = 128, 
 
     Draw a cell with probability :math:`\pi_c` (:func:`grid_density`), then a uniform
     point inside it.
+
+    Parameters
+    ----------
+    energy : callable
+        ``(m, 2) -> (m,)``.
+    n_samples : int
+    lim, n : float, int
+        The grid of :func:`grid`.
+    seed : int, torch.Generator or None
+
+    Returns
+    -------
+    torch.Tensor, shape (n_samples, 2)
     """
     check_int(n_samples, "n_samples")
     gen = make_generator(seed)
@@ -144,6 +235,21 @@ def phase_gradients(energy: nn.Module, x_pos: torch.Tensor, x_neg: torch.Tensor,
 
     with :math:`w_j = 1/M` (samples of :math:`q`) unless ``neg_weights`` (summing to one,
     e.g. the grid probabilities of :func:`grid_density`) are given.
+
+    Parameters
+    ----------
+    energy : nn.Module
+        ``(m, 2) -> (m,)`` or ``(m, 1)``.
+    x_pos : torch.Tensor, shape (N, 2)
+        Data (positive phase).
+    x_neg : torch.Tensor, shape (M, 2)
+        Points of the model (negative phase).
+    neg_weights : torch.Tensor, shape (M,), optional
+
+    Returns
+    -------
+    list of torch.Tensor
+        One gradient per parameter of ``energy`` that requires a gradient.
     """
     x_pos = check_points(x_pos, "x_pos", dim=2)
     x_neg = check_points(x_neg, "x_neg", dim=2)
@@ -159,7 +265,17 @@ def phase_gradients(energy: nn.Module, x_pos: torch.Tensor, x_neg: torch.Tensor,
 # ----------------------------------------------------------------------------- fitting by ML
 @dataclass
 class EnergyFit:
-    """What :func:`fit_energy` returns: the trained energy and its exact NLL along training."""
+    """What :func:`fit_energy` returns: the trained energy and its exact NLL along training.
+
+    Attributes
+    ----------
+    energy : nn.Module
+        The trained energy (the module passed in).
+    steps : list of int
+        Steps at which the NLL was logged.
+    nll : list of float
+        The exact NLL of the data at those steps.
+    """
 
     energy: nn.Module
     steps: list[int]
@@ -184,6 +300,31 @@ def fit_energy(energy: nn.Module, data: torch.Tensor, *, negative: str = "exact"
 
     The exact NLL of the whole ``data`` set (quadrature on a ``n_grid`` x ``n_grid`` grid) is
     logged every ``log_every`` steps. Adam with learning rate ``lr``.
+
+    Parameters
+    ----------
+    energy : nn.Module
+        The energy :math:`U_\phi`, trained in place.
+    data : torch.Tensor, shape (N, 2)
+    negative : str
+        One of :data:`NEGATIVE_PHASES`.
+    steps, lr, batch, n_neg : int, float, int, int
+        Adam steps and learning rate, data and negative points per step.
+    lim, n_grid : float, int
+        The grid of :func:`grid`.
+    langevin_steps, langevin_step : int, float
+        The Langevin chains of ``"langevin"``.
+    log_every : int
+    seed : int, torch.Generator or None
+
+    Returns
+    -------
+    EnergyFit
+
+    Raises
+    ------
+    DivergenceError
+        If the NLL becomes NaN or infinite.
     """
     from .mcmc import langevin
 
@@ -270,6 +411,20 @@ class EnGANRun:
     ``labels[m]`` is ``(treatment, seed)`` of member ``m``; use :meth:`energy` and
     :meth:`generator` for standalone networks of one member. ``seconds`` is the wall-clock time
     of the whole batched training.
+
+    Attributes
+    ----------
+    U, G : gantools.ensemble.EnsembleMLP
+        The members' energies and generators.
+    aux : gantools.ensemble.EnsembleMLP or None
+        The auxiliary networks (encoder or statistics network) when an arm has an entropy term.
+    labels : list of tuple
+        ``(treatment label, seed)`` of every member.
+    z_dim : int
+    history : dict
+        ``step``, ``loss_u``, ``loss_g``, ``energy_gap`` (one list of per-member values per logged step).
+    seconds : float
+    treatments : list of Treatment
     """
 
     U: EnsembleMLP
@@ -660,6 +815,18 @@ def engan_mode_stats(run: EnGANRun, name: str, *, n: int = 2000, min_fraction: f
     ``min_count = max(1, round(min_fraction * n / K))`` for the ``K`` modes of the toy set
     ``name`` (``"25gaussians"`` or ``"8gaussians"``); latents as in :func:`engan_balance`.
 
+    Parameters
+    ----------
+    run : EnGANRun
+    name : str
+        The toy set.
+    n : int
+        Samples per member.
+    min_fraction : float
+        Share of a balanced mode's count a mode needs to be captured.
+    seed : int
+        Seed of the latents (shared by all members).
+
     Returns
     -------
     dict
@@ -684,6 +851,20 @@ def latent_log_density(energy: Energy, G: Callable[[torch.Tensor], torch.Tensor]
     ``jacobian=False`` drops the determinant, which is the heuristic latent energy
     :math:`U(G(z))` used for latent MCMC; it is exact only where :math:`\lvert\det J\rvert`
     is constant. The Jacobians come from :func:`torch.func.jacrev` under :func:`torch.func.vmap`.
+
+    Parameters
+    ----------
+    energy : callable
+        ``(n, 2) -> (n,)``.
+    G : callable
+        The generator, ``(n, d) -> (n, d)``.
+    z : torch.Tensor, shape (n, d)
+    jacobian : bool
+        Whether to add :math:`\log\lvert\det J\rvert`.
+
+    Returns
+    -------
+    torch.Tensor, shape (n,)
     """
     z = check_points(z, "z")
     logp = -_u(energy, G(z))
@@ -693,7 +874,23 @@ def latent_log_density(energy: Energy, G: Callable[[torch.Tensor], torch.Tensor]
 
 
 def log_abs_det_jacobian(G: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor) -> torch.Tensor:
-    r""":math:`\log\lvert\det \partial G/\partial z\rvert` per row of ``z`` (square Jacobians only)."""
+    r""":math:`\log\lvert\det \partial G/\partial z\rvert` per row of ``z`` (square Jacobians only).
+
+    Parameters
+    ----------
+    G : callable
+        ``(n, d) -> (n, d)``.
+    z : torch.Tensor, shape (n, d)
+
+    Returns
+    -------
+    torch.Tensor, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        If the Jacobian is not square.
+    """
     from torch.func import jacrev, vmap
 
     z = check_points(z, "z")
@@ -706,7 +903,7 @@ def log_abs_det_jacobian(G: Callable[[torch.Tensor], torch.Tensor], z: torch.Ten
 # ----------------------------------------------------------------------------- the paper's scale
 PAPER_SCALE: dict[str, object] = dict(hidden=512, depth=3, g_hidden=512, g_depth=3, batch=256, u_steps=5,
                                       steps=100_000, lr_u=1e-4, lr_g=1e-4, decay=False)
-"""Where Kumar et al.'s toy experiments (their code's ``train_ebm_toy.py``) differ from the recipe
+r"""Where Kumar et al.'s toy experiments (their code's ``train_ebm_toy.py``) differ from the recipe
 (keyword arguments of :func:`train_engan`): every network with three hidden layers of 512 units,
 batch 256, five energy steps per generator step, 100,000 generator steps, Adam at
 :math:`10^{-4}` without decay. Shared with the recipe: betas (0.5, 0.9), penalty 0.1,
@@ -722,6 +919,12 @@ class AblationRow:
     ``arch`` overrides architecture arguments of :func:`train_engan` (rows with the same
     ``arch`` train side by side in one call); ``arm`` overrides per-member fields of
     :class:`Treatment`.
+
+    Attributes
+    ----------
+    name : str
+    arch : tuple of (str, object)
+    arm : tuple of (str, object)
     """
 
     name: str
@@ -750,7 +953,17 @@ ABLATION_ROWS: tuple[AblationRow, ...] = (
 
 @dataclass
 class AblationResult:
-    """One row of :func:`run_ablation`: per-seed statistics and the time of its batched call."""
+    """One row of :func:`run_ablation`: per-seed statistics and the time of its batched call.
+
+    Attributes
+    ----------
+    row : AblationRow
+    stats : dict
+        ``seed -> ModeBalance``.
+    seconds : float
+        Wall-clock seconds of the batched call that trained the row.
+    members_in_call : int
+    """
 
     row: AblationRow
     stats: dict[int, ModeBalance]

@@ -27,6 +27,8 @@ from ._validate import check_int, check_name, check_positive, make_generator
 from .energy import EnGANRun
 from .mcmc import langevin, mala
 
+__all__ = ["LATENT_METHODS", "ensemble_latent_energy", "LatentSamples", "sample_latents"]
+
 LATENT_METHODS: tuple[str, ...] = ("prior", "shrink", "langevin", "mala", "descent", "resample")
 """Methods accepted by :func:`sample_latents`."""
 
@@ -67,6 +69,17 @@ class LatentSamples:
     ``z`` and ``x`` have shapes ``(M, n, z_dim)`` and ``(M, n, 2)``; ``acceptance`` is MALA's
     acceptance rate (``nan`` for other methods); ``evaluations`` the evaluations of
     :math:`U\\circ G` spent per sample.
+
+    Attributes
+    ----------
+    method : str
+        One of :data:`LATENT_METHODS`.
+    z : torch.Tensor, shape (M, n, z_dim)
+    x : torch.Tensor, shape (M, n, 2)
+    acceptance : float
+        MALA's acceptance rate (``nan`` for other methods).
+    evaluations : int
+        Evaluations of :math:`U\\circ G` per sample.
     """
 
     method: str

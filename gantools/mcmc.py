@@ -26,6 +26,8 @@ import torch
 from ._validate import check_int, check_points, check_positive, make_generator
 from .errors import DivergenceError
 
+__all__ = ["langevin", "mala_log_proposal", "mala"]
+
 Energy = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -101,6 +103,18 @@ def mala_log_proposal(z_to: torch.Tensor, z_from: torch.Tensor, grad_from: torch
 
     Note the *squared* norm and the factor :math:`\varepsilon/2` on the gradient, both
     fixed by the proposal :math:`z' = z - \tfrac{\varepsilon}{2}\nabla U(z) + \sqrt{\varepsilon}\,\xi`.
+
+    Parameters
+    ----------
+    z_to, z_from : torch.Tensor, shape (n_chains, d)
+    grad_from : torch.Tensor, shape (n_chains, d)
+        :math:`\nabla U(z_{from})`.
+    step : float
+        :math:`\varepsilon`.
+
+    Returns
+    -------
+    torch.Tensor, shape (n_chains,)
     """
     diff = z_to - z_from + 0.5 * step * grad_from
     return -diff.pow(2).sum(1) / (2.0 * step)
@@ -118,7 +132,22 @@ def mala(energy: Energy, z0, *, step: float, n_steps: int, temperature: float = 
     with :math:`\log q` from :func:`mala_log_proposal`. The target :math:`e^{-U/T}` is then
     exactly invariant for any step size.
 
-    Parameters are those of :func:`langevin`.
+    Parameters
+    ----------
+    energy : callable
+        Maps a ``(n, d)`` tensor to ``n`` energies :math:`U` (shape ``(n,)`` or ``(n, 1)``).
+    z0 : array-like, shape (n_chains, d)
+        Starting points, one per chain.
+    step : float
+        Step size :math:`\varepsilon > 0` of the proposal.
+    n_steps : int
+        Number of proposals (0 returns ``z0``).
+    temperature : float
+        Samples target :math:`e^{-U/T}`.
+    seed : int, torch.Generator or None
+        Source of the proposals' noise and of the acceptance tests.
+    return_path : bool
+        Also return every state, shape ``(n_steps + 1, n_chains, d)``.
 
     Returns
     -------
