@@ -36,14 +36,14 @@ from torch import nn
 
 from ._validate import check_name
 
-__all__ = ["GAN_LOSSES", "d_loss", "g_loss", "zero_centred_penalty", "COPY_METHODS",
+__all__ = ["GAN_LOSSES", "d_loss", "g_loss", "zero_centred_penalty", "penalty_at", "COPY_METHODS",
            "wgan_single_loss", "wgan_single_loss_copies"]
 
 GAN_LOSSES: tuple[str, ...] = ("ns", "saturating", "wgan", "hinge")
 """Names accepted by :func:`d_loss` and :func:`g_loss`."""
 
 
-def d_loss(name: str, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+def d_loss(name: str, d_real: torch.Tensor, d_fake: torch.Tensor, *, members: bool = False) -> torch.Tensor:
     r"""Discriminator loss (a scalar, averaged over the batch) for the pair ``name``.
 
     .. math::
@@ -68,11 +68,16 @@ def d_loss(name: str, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tenso
         Discriminator logits :math:`D(x)` on real data (any shape; all entries are averaged).
     d_fake : torch.Tensor, shape (m, 1) or (m,)
         Discriminator logits :math:`D(\tilde x)` on generated samples.
+    members : bool
+        If true, the first axis of both tensors indexes independent members (shapes
+        ``(M, n, ...)`` and ``(M, m, ...)``) and each member's loss is averaged over its own
+        entries only.
 
     Returns
     -------
-    torch.Tensor, shape ()
-        The loss, differentiable with respect to both logit tensors.
+    torch.Tensor, shape () or (M,)
+        The loss (one per member with ``members=True``), differentiable with respect to both
+        logit tensors.
 
     Raises
     ------
@@ -82,16 +87,17 @@ def d_loss(name: str, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tenso
         If a logit argument is not a floating ``torch.Tensor``.
     """
     check_name(name, GAN_LOSSES, "GAN loss")
-    _check_logits(d_real, "d_real")
-    _check_logits(d_fake, "d_fake")
+    _check_logits(d_real, "d_real", members)
+    _check_logits(d_fake, "d_fake", members)
+    mean = _member_mean if members else torch.mean
     if name in ("ns", "saturating"):
-        return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+        return mean(F.softplus(-d_real)) + mean(F.softplus(d_fake))
     if name == "wgan":
-        return d_fake.mean() - d_real.mean()
-    return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+        return mean(d_fake) - mean(d_real)
+    return mean(F.relu(1 - d_real)) + mean(F.relu(1 + d_fake))
 
 
-def g_loss(name: str, d_fake: torch.Tensor) -> torch.Tensor:
+def g_loss(name: str, d_fake: torch.Tensor, *, members: bool = False) -> torch.Tensor:
     r"""Generator loss (a scalar, averaged over the batch) for the pair ``name``.
 
     .. math::
@@ -111,11 +117,14 @@ def g_loss(name: str, d_fake: torch.Tensor) -> torch.Tensor:
         A name from :data:`GAN_LOSSES`.
     d_fake : torch.Tensor, shape (m, 1) or (m,)
         Discriminator logits :math:`D(G(z))` on generated samples (all entries are averaged).
+    members : bool
+        If true, the first axis indexes independent members (shape ``(M, m, ...)``) and each
+        member's loss is averaged over its own entries only.
 
     Returns
     -------
-    torch.Tensor, shape ()
-        The loss, differentiable with respect to ``d_fake``.
+    torch.Tensor, shape () or (M,)
+        The loss (one per member with ``members=True``), differentiable with respect to ``d_fake``.
 
     Raises
     ------
@@ -125,18 +134,26 @@ def g_loss(name: str, d_fake: torch.Tensor) -> torch.Tensor:
         If ``d_fake`` is not a floating ``torch.Tensor``.
     """
     check_name(name, GAN_LOSSES, "GAN loss")
-    _check_logits(d_fake, "d_fake")
+    _check_logits(d_fake, "d_fake", members)
+    mean = _member_mean if members else torch.mean
     if name == "ns":
-        return F.softplus(-d_fake).mean()
+        return mean(F.softplus(-d_fake))
     if name == "saturating":
-        return -F.softplus(d_fake).mean()
-    return -d_fake.mean()
+        return -mean(F.softplus(d_fake))
+    return -mean(d_fake)
 
 
-def _check_logits(t: Any, name: str) -> None:
+def _member_mean(t: torch.Tensor) -> torch.Tensor:
+    """The mean of each member's entries, shape ``(M,)`` (member axis first)."""
+    return t.flatten(1).mean(1)
+
+
+def _check_logits(t: Any, name: str, members: bool = False) -> None:
     if not isinstance(t, torch.Tensor) or not t.is_floating_point():
         what = f"dtype {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
         raise TypeError(f"{name} must be a floating torch.Tensor of discriminator outputs, got {what}")
+    if members and t.ndim < 2:
+        raise ValueError(f"{name} must have shape (M, n, ...) with members=True, got {tuple(t.shape)}")
 
 
 def zero_centred_penalty(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -177,8 +194,32 @@ def zero_centred_penalty(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
         out = D(x)
     except RuntimeError as err:
         raise ValueError(f"D does not accept x of shape {tuple(x.shape)}: {err}") from err
-    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
-    return grad.pow(2).flatten(1).sum(1).mean()
+    return penalty_at(out, x)
+
+
+def penalty_at(d_x: torch.Tensor, x: torch.Tensor, *, members: bool = False) -> torch.Tensor:
+    r"""The penalty of :func:`zero_centred_penalty` from outputs ``d_x = D(x)`` already computed.
+
+    A trainer that needs :math:`D(x)` for its loss anyway takes the penalty from the same
+    forward pass: :math:`\frac1n\sum_i\lVert\nabla_{x_i}\textstyle\sum_j D(x_j)\rVert^2`.
+
+    Parameters
+    ----------
+    d_x : torch.Tensor
+        ``D(x)``, computed with ``x.requires_grad`` set.
+    x : torch.Tensor, shape (n, ...), or (M, n, ...) with ``members=True``
+        The points.
+    members : bool
+        If true, the first axis indexes independent members and the penalty is averaged over
+        each member's own points.
+
+    Returns
+    -------
+    torch.Tensor, shape () or (M,)
+        Differentiable with respect to ``D``'s parameters (the graph is kept).
+    """
+    (grad,) = torch.autograd.grad(d_x.sum(), x, create_graph=True)
+    return grad.pow(2).flatten(2 if members else 1).sum(-1).mean(-1)
 
 
 # --- Part IV: one loss for two players -------------------------------------------------------

@@ -16,7 +16,6 @@ import time
 from typing import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
@@ -24,7 +23,7 @@ from tqdm.auto import tqdm
 from ._validate import check_int, check_name, check_positive, make_generator
 from .ensemble import MemberOptimizer, MemberStreams, per_member
 from .errors import DivergenceError
-from .losses import GAN_LOSSES, d_loss, g_loss, zero_centred_penalty
+from .losses import GAN_LOSSES, d_loss, g_loss, penalty_at, zero_centred_penalty
 
 __all__ = ["GANRun", "StackedGANRun", "check_finite_value", "ema_model", "train_gan", "train_gan_stacked"]
 
@@ -283,18 +282,17 @@ def _squared_norm_per_member(net: nn.Module) -> torch.Tensor:
 
 
 def _stacked_d_loss(G: nn.Module, D: nn.Module, streams: MemberStreams, batch: int, z_dim: int,
-                    sample_real: Callable, gamma: torch.Tensor, l2: torch.Tensor) -> torch.Tensor:
-    """Each member's critic loss on its own batch: NS loss, R1 (``gamma``), L2 (``l2``); shape ``(M,)``."""
+                    sample_real: Callable, loss: str, gamma: torch.Tensor, l2: torch.Tensor) -> torch.Tensor:
+    """Each member's critic loss on its own batch, with R1 (``gamma``) and L2 (``l2``); shape ``(M,)``."""
     x = streams.sample(sample_real, batch)
     with torch.no_grad():
         fake = G(streams.randn(batch, z_dim))
     if gamma.any():
         x = x.detach().requires_grad_(True)
     d_real = D(x)
-    ld = F.softplus(-d_real).mean((1, 2)) + F.softplus(D(fake)).mean((1, 2))
+    ld = d_loss(loss, d_real, D(fake), members=True)
     if gamma.any():
-        (grad,) = torch.autograd.grad(d_real.sum(), x, create_graph=True)
-        ld = ld + gamma * grad.pow(2).flatten(2).sum(-1).mean(1)
+        ld = ld + gamma * penalty_at(d_real, x, members=True)
     if l2.any():
         ld = ld + 0.5 * l2 * _squared_norm_per_member(D)
     return ld
@@ -325,6 +323,7 @@ def train_gan_stacked(
     *,
     z_dim: int,
     steps: int,
+    loss: str = "ns",
     batch: int = 128,
     lr_d: float | Sequence[float] = 2e-4,
     lr_g: float | Sequence[float] = 2e-4,
@@ -337,18 +336,19 @@ def train_gan_stacked(
     log_every: int = 100,
     callback: Callable[[int, nn.Module], None] | None = None,
 ) -> StackedGANRun:
-    r"""Train ``M`` non-saturating GANs side by side (one critic step, then one generator step).
+    r"""Train ``M`` GANs side by side (one critic step, then one generator step).
 
     Member :math:`m` minimises, on its own batch,
 
     .. math::
 
-       L_D^{(m)} = \mathbb E_x \operatorname{softplus}(-D_m(x)) + \mathbb E_z
-       \operatorname{softplus}(D_m(G_m(z))) + \gamma_m\,\mathbb E_x \lVert\nabla_x D_m(x)\rVert^2
-       + \tfrac{l_{2,m}}{2}\lVert\phi_m\rVert^2,
-       \qquad L_G^{(m)} = \mathbb E_z \operatorname{softplus}(-D_m(G_m(z))),
+       L_D^{(m)} + \gamma_m\,\mathbb E_x \lVert\nabla_x D_m(x)\rVert^2
+       + \tfrac{l_{2,m}}{2}\lVert\phi_m\rVert^2 \quad\text{and}\quad L_G^{(m)},
 
-    the losses of :func:`gantools.train.train_gan` with ``loss="ns"``, ``d_steps=1``,
+    with :math:`(L_D, L_G)` the pair ``loss`` of :mod:`gantools.losses` (default the
+    non-saturating :math:`L_D=\mathbb E_x\operatorname{softplus}(-D(x))+\mathbb E_z
+    \operatorname{softplus}(D(G(z)))`, :math:`L_G=\mathbb E_z\operatorname{softplus}(-D(G(z)))`):
+    the losses of :func:`gantools.train.train_gan` with ``d_steps=1``,
     ``r1`` :math:`=\gamma_m` and ``l2`` :math:`=l_{2,m}`; the sums over members are minimised by
     Adam (:class:`gantools.ensemble.MemberOptimizer`, one run per member), and after every
     generator step each EMA copy of ``G`` is updated.
@@ -362,8 +362,12 @@ def train_gan_stacked(
     sample_real : callable
         ``sample_real(n, generator)`` returns ``n`` real points, shape ``(n, ...)``; each member
         gets its own ``batch`` of them per step.
-    z_dim, steps, batch : int
-        Latent dimension, training steps, batch per member.
+    z_dim, steps : int
+        Latent dimension, training steps.
+    loss : str
+        A name from :data:`gantools.losses.GAN_LOSSES`.
+    batch : int
+        Batch per member.
     lr_d, lr_g : float or sequence of float
         Adam learning rates, one for all or one per member.
     betas : tuple of float
@@ -403,6 +407,7 @@ def train_gan_stacked(
     check_int(steps, "steps")
     check_int(batch, "batch")
     check_int(log_every, "log_every")
+    check_name(loss, GAN_LOSSES, "GAN loss")
     gamma, l2_m, seeds, device = _stacked_setup(G, D, r1, l2, seeds, device)
     streams = MemberStreams(seeds, device=device)
     opt_d = MemberOptimizer(D.parameters(), lr=lr_d, betas=betas)
@@ -414,11 +419,11 @@ def train_gan_stacked(
     history: dict[str, list] = {"step": [], "d_loss": [], "g_loss": []}
     t0 = time.perf_counter()
     for step in range(steps):
-        ld = _stacked_d_loss(G, D, streams, batch, z_dim, sample_real, gamma, l2_m)
+        ld = _stacked_d_loss(G, D, streams, batch, z_dim, sample_real, loss, gamma, l2_m)
         opt_d.zero_grad()
         ld.sum().backward()
         opt_d.step()
-        lg = F.softplus(-D(G(streams.randn(batch, z_dim)))).mean((1, 2))
+        lg = g_loss(loss, D(G(streams.randn(batch, z_dim))), members=True)
         opt_g.zero_grad()
         lg.sum().backward()
         opt_g.step()

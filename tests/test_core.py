@@ -173,13 +173,14 @@ def test_stacked_gan_member_equals_member_alone_for_every_axis():
         assert run.history["d_loss"][-1][m] == pytest.approx(alone.history["d_loss"][-1][0], abs=1e-5)
 
 
-def test_stacked_gan_of_one_member_is_train_gan():
-    """One member of train_gan_stacked with l2, r1 and an EMA is train.train_gan(loss='ns') alone."""
+@pytest.mark.parametrize("loss", losses.GAN_LOSSES)
+def test_stacked_gan_of_one_member_is_train_gan(loss):
+    """One member of train_gan_stacked with l2, r1 and an EMA is train.train_gan alone, for every loss."""
     opts = dict(z_dim=2, steps=GAN_STEPS, batch=32, lr_d=2e-3, lr_g=1e-3, betas=(0.5, 0.999), ema_decays=(0.9,))
     G, D = _pair([4])
     g0, d0 = G.member(0), D.member(0)
-    run = train.train_gan_stacked(G, D, _toy, l2=0.05, r1=0.2, seeds=[11], **opts)
-    single = train.train_gan(g0, d0, _toy, loss="ns", l2=0.05, r1=0.2, seed=11, **opts)
+    run = train.train_gan_stacked(G, D, _toy, loss=loss, l2=0.05, r1=0.2, seeds=[11], **opts)
+    single = train.train_gan(g0, d0, _toy, loss=loss, l2=0.05, r1=0.2, seed=11, **opts)
     assert _max_param_diff(run.G.member(0), g0) <= SINGLE_ATOL
     assert _max_param_diff(run.D.member(0), d0) <= SINGLE_ATOL
     z = torch.randn(50, 2)
@@ -198,6 +199,26 @@ def test_stacked_gan_rejects_bad_settings():
         train.train_gan_stacked(G, D, _toy, z_dim=2, steps=1, lr_d=float("nan"))
     with pytest.raises(ValueError, match="members"):
         train.train_gan_stacked(G, _pair([0])[1], _toy, z_dim=2, steps=1)
+    with pytest.raises(ValueError, match="hinge"):
+        train.train_gan_stacked(G, D, _toy, z_dim=2, steps=1, loss="nope")
+
+
+def test_member_losses_are_each_members_own():
+    """d_loss / g_loss / penalty_at with members=True equal the single-network forms per member."""
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(3, 10, 1, generator=g), torch.randn(3, 12, 1, generator=g)
+    for name in losses.GAN_LOSSES:
+        per = losses.d_loss(name, real, fake, members=True)
+        torch.testing.assert_close(per, torch.stack([losses.d_loss(name, real[m], fake[m]) for m in range(3)]))
+        per = losses.g_loss(name, fake, members=True)
+        torch.testing.assert_close(per, torch.stack([losses.g_loss(name, fake[m]) for m in range(3)]))
+    G, D = _pair([0, 1, 2])
+    x = torch.randn(3, 10, 2, generator=g).requires_grad_(True)
+    per = losses.penalty_at(D(x), x, members=True)
+    want = torch.stack([losses.zero_centred_penalty(D.member(m), x[m]) for m in range(3)])
+    torch.testing.assert_close(per, want, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="members"):
+        losses.g_loss("ns", torch.zeros(4), members=True)
 
 
 def test_seed_all_is_reproducible_and_sets_threads_only_when_asked():
