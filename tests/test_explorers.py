@@ -92,11 +92,13 @@ def test_gaussian_w2_closed_form():
     from scipy.linalg import sqrtm
 
     a = np.array([[2.0, 0.3], [0.3, 0.5]])
-    b = xm.TARGET_COV
+    from gantools.gaussian import TOY_COV, TOY_MEAN, gaussian_w2   # the explorer's W2
+
+    b = TOY_COV
     ra = np.real(sqrtm(a))
     want = math.sqrt(1.25 + np.trace(a + b - 2 * np.real(sqrtm(ra @ b @ ra))))
-    assert xm.gaussian_w2(np.array([1.0, 0.5]), a, xm.TARGET_MEAN, b) == pytest.approx(want, rel=1e-10)
-    assert xm.gaussian_w2(xm.TARGET_MEAN, b, xm.TARGET_MEAN, b) == pytest.approx(0.0, abs=1e-6)
+    assert gaussian_w2(np.array([1.0, 0.5]), a, TOY_MEAN, b) == pytest.approx(want, rel=1e-10)
+    assert gaussian_w2(TOY_MEAN, b, TOY_MEAN, b) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_monoflow_one_g_step_distill_equals_h_loss():

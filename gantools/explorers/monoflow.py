@@ -12,7 +12,7 @@ the distillation loss towards the particles moved by one MonoFlow step
 SGD keeps :math:`\epsilon` meaningful: learning rate 0.25 on the distillation loss (a step moves the
 generator half-way to the moved samples), :math:`2\epsilon\cdot0.25` on :math:`-h(D)`, so that with one
 generator step per iteration the two losses take identical steps. The figure's :math:`W_2` is the
-closed form between Gaussians (:func:`gaussian_w2`).
+closed form between Gaussians (:func:`gantools.gaussian.gaussian_w2`).
 
 :func:`explorer` is the interactive figure; :func:`figure` (or :func:`draw_axes` on axes of
 one's own) and :func:`plot_run` draw the same figure statically.
@@ -33,60 +33,21 @@ from .. import monoflow as mf
 from .. import nets
 from .._validate import check_int, check_name, check_positive
 from ..errors import DivergenceError
+from ..gaussian import TOY_COV, TOY_MEAN, gaussian_w2
 from ..plot import COLORS
 from .live import Explorer, live_figure, log_axis, new_figure
 
-__all__ = ["TARGET_MEAN", "TARGET_COV", "LOSSES", "RECORD_EVERY", "N_ELLIPSES", "MonoFlowRun",
-           "gaussian_w2", "run", "figure", "draw_axes", "update", "plot_run", "explorer"]
+__all__ = ["LOSSES", "RECORD_EVERY", "N_ELLIPSES", "ExplorerRun",
+           "run", "figure", "draw_axes", "update", "plot_run", "explorer"]
 
-TARGET_MEAN = np.zeros(2)
-"""Mean :math:`\\mu_p` of the toy's target."""
-TARGET_COV = np.array([[1.0, 0.8], [0.8, 0.89]])
-"""Covariance :math:`\\Sigma_p` of the toy's target."""
 LOSSES: tuple[str, ...] = ("distill", "h")
 """Generator losses: the distillation loss, or :math:`-h(D(G(z)))`."""
 #: Iterations between two records of the generator's law.
 RECORD_EVERY = 10
 
 
-def _sqrtm2(m: np.ndarray) -> np.ndarray:
-    s = np.sqrt(max(np.linalg.det(m), 0.0))
-    return (m + s * np.eye(2)) / np.sqrt(max(np.trace(m) + 2 * s, 1e-300))
-
-
-def gaussian_w2(mean_a: np.ndarray, cov_a: np.ndarray, mean_b: np.ndarray, cov_b: np.ndarray) -> float:
-    r"""Wasserstein-2 distance between two 2-D Gaussians, in closed form.
-
-    .. math::
-
-        W_2^2 = \lVert\mu_a-\mu_b\rVert^2
-          + \operatorname{tr}\Big(\Sigma_a + \Sigma_b
-          - 2\big(\Sigma_a^{1/2}\Sigma_b\Sigma_a^{1/2}\big)^{1/2}\Big),
-
-    with the 2x2 square root
-    :math:`M^{1/2}=(M+\sqrt{\det M}\,I)/\sqrt{\operatorname{tr}M+2\sqrt{\det M}}`
-    (a negative :math:`W_2^2` from rounding is taken as 0).
-
-    Parameters
-    ----------
-    mean_a, mean_b : numpy.ndarray, shape (2,)
-        Means.
-    cov_a, cov_b : numpy.ndarray, shape (2, 2)
-        Covariances (symmetric positive semi-definite).
-
-    Returns
-    -------
-    float
-        :math:`W_2`.
-    """
-    ra = _sqrtm2(cov_a)
-    cross = _sqrtm2(ra @ cov_b @ ra)
-    w2sq = float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2 * cross))
-    return float(np.sqrt(max(w2sq, 0.0)))
-
-
 @dataclass(frozen=True)
-class MonoFlowRun:
+class ExplorerRun:
     """One explorer run: the generator's law every :data:`RECORD_EVERY` iterations.
 
     Attributes
@@ -98,7 +59,7 @@ class MonoFlowRun:
     cov : numpy.ndarray, shape (R, 2, 2)
         Generator covariance :math:`LL^\\top`.
     w2 : numpy.ndarray, shape (R,)
-        :math:`W_2` to the target (:func:`gaussian_w2`).
+        :math:`W_2` to the target (:func:`gantools.gaussian.gaussian_w2`).
     mu, L : torch.Tensor, shapes (2,) and (2, 2)
         The final generator.
     """
@@ -112,7 +73,7 @@ class MonoFlowRun:
 
 
 def run(h: str = "identity", *, loss: str = "distill", eps: float = 0.1, d_steps: int = 1,
-        g_steps: int = 1, iters: int = 300, batch: int = 256, seed: int = 0) -> MonoFlowRun:
+        g_steps: int = 1, iters: int = 300, batch: int = 256, seed: int = 0) -> ExplorerRun:
     r"""Train the toy's affine generator the MonoFlow way (cached: the last 32 settings).
 
     Each iteration takes ``d_steps`` Adam steps (lr :math:`2\cdot10^{-3}`, betas (0.5, 0.999)) on
@@ -152,7 +113,7 @@ def run(h: str = "identity", *, loss: str = "distill", eps: float = 0.1, d_steps
 
     Returns
     -------
-    MonoFlowRun
+    ExplorerRun
         The generator's law along training.
 
     Raises
@@ -175,7 +136,7 @@ def run(h: str = "identity", *, loss: str = "distill", eps: float = 0.1, d_steps
 
 @lru_cache(maxsize=32)
 def _run_cached(h: str, loss: str, eps: float, d_steps: int, g_steps: int, iters: int, batch: int,
-                seed: int) -> MonoFlowRun:
+                seed: int) -> ExplorerRun:
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -184,7 +145,7 @@ def _run_cached(h: str, loss: str, eps: float, d_steps: int, g_steps: int, iters
     mu = torch.ones(2, requires_grad=True)
     L = torch.eye(2, requires_grad=True)
     opt_g = torch.optim.SGD([mu, L], lr=0.25 if loss == "distill" else 2 * eps * 0.25)
-    chol_p = torch.as_tensor(np.linalg.cholesky(TARGET_COV), dtype=torch.float32)
+    chol_p = torch.as_tensor(np.linalg.cholesky(TOY_COV), dtype=torch.float32)
     rec: dict[str, list] = {"step": [], "mean": [], "cov": [], "w2": []}
 
     def record(it: int) -> None:
@@ -196,7 +157,7 @@ def _run_cached(h: str, loss: str, eps: float, d_steps: int, g_steps: int, iters
         rec["step"].append(it)
         rec["mean"].append(m)
         rec["cov"].append(s)
-        rec["w2"].append(gaussian_w2(m, s, TARGET_MEAN, TARGET_COV))
+        rec["w2"].append(gaussian_w2(m, s, TOY_MEAN, TOY_COV))
 
     for it in range(iters):
         if it % RECORD_EVERY == 0:
@@ -222,7 +183,7 @@ def _run_cached(h: str, loss: str, eps: float, d_steps: int, g_steps: int, iters
             lg.backward()
             opt_g.step()
     record(iters)
-    return MonoFlowRun(np.asarray(rec["step"]), np.asarray(rec["mean"]), np.asarray(rec["cov"]),
+    return ExplorerRun(np.asarray(rec["step"]), np.asarray(rec["mean"]), np.asarray(rec["cov"]),
                        np.asarray(rec["w2"]), mu.detach(), L.detach())
 
 
@@ -263,7 +224,7 @@ def draw_axes(a1: Any, a2: Any) -> None:
     -------
     None
     """
-    e = _ellipse(TARGET_MEAN, TARGET_COV)
+    e = _ellipse(TOY_MEAN, TOY_COV)
     a1.plot(e[:, 0], e[:, 1], color=COLORS["real"], lw=2.5, alpha=0.6, label="target p (2 sd)")
     for j in range(N_ELLIPSES):
         a1.plot([], [], color=COLORS["fake"], lw=1, alpha=0.25 + 0.75 * j / (N_ELLIPSES - 1),
@@ -281,14 +242,14 @@ def draw_axes(a1: Any, a2: Any) -> None:
     a2.set_ylabel("W₂(q_θ, p)")
 
 
-def plot_run(a1: Any, a2: Any, r: MonoFlowRun, title: str = "") -> None:
-    """Draw a :class:`MonoFlowRun` on axes prepared by :func:`draw_axes` (in place).
+def plot_run(a1: Any, a2: Any, r: ExplorerRun, title: str = "") -> None:
+    """Draw a :class:`ExplorerRun` on axes prepared by :func:`draw_axes` (in place).
 
     Parameters
     ----------
     a1, a2 : matplotlib.axes.Axes
         The ellipse panel and the :math:`W_2` panel.
-    r : MonoFlowRun
+    r : ExplorerRun
         The run.
     title : str
         Title of the ellipse panel.
