@@ -345,6 +345,7 @@ def vector_field(variant: str | DiracGAN, phi: Any, theta: Any, *, lam: float | 
     r"""Gradient-flow velocity :math:`(\dot\phi, \dot\theta)` of a Dirac GAN, derived by autograd.
 
     .. math::
+
         \dot\phi = -\nabla_\phi \ell_D, \qquad \dot\theta = -\nabla_\theta \ell_G
 
     for the losses of :func:`losses`. Each state's losses depend only on that state, so the
@@ -417,6 +418,7 @@ def field_from_losses(loss_d: Callable[[torch.Tensor, torch.Tensor], torch.Tenso
     r"""The gradient-flow field of any pair of Dirac GAN losses, by autograd.
 
     .. math::
+
         \dot\phi=-\nabla_\phi\ell_D(\phi,\theta),\qquad \dot\theta=-\nabla_\theta\ell_G(\phi,\theta)
 
     Parameters
@@ -721,6 +723,7 @@ def simulate(variant: str | DiracGAN, phi0: Any, theta0: Any, *, t_end: float, d
     discriminator first:
 
     .. math::
+
         \phi_{k+1}=\phi_k+\eta\,v_\phi(\phi_k,\theta_k),\qquad
         \theta_{k+1}=\theta_k+\eta\,v_\theta(\phi_{k+1},\theta_k).
 
@@ -821,6 +824,7 @@ def angular_momentum_matrix(phi: Any, theta: Any) -> torch.Tensor:
     r"""The antisymmetric matrix :math:`A=\theta\phi^\top-\phi\theta^\top`, the d-dimensional :math:`L`.
 
     .. math::
+
         A_{ij}=\theta_i\phi_j-\phi_i\theta_j,\qquad A_{12}=L \text{ for } d=2.
 
     Parameters
@@ -862,6 +866,7 @@ def wgan_invariant(phi: Any, theta: Any) -> torch.Tensor:
     :math:`\theta` across the critic's direction),
 
     .. math::
+
         H=\tfrac12\lVert\theta\rVert^2-r_\phi^2\log\lvert b\rvert .
 
     Parameters
@@ -885,6 +890,7 @@ def ema(x: Any, decay: float) -> torch.Tensor:
     r"""Exponential moving average along the first (time) axis, started at the first value.
 
     .. math::
+
         \bar x_0=x_0,\qquad \bar x_k=\beta\bar x_{k-1}+(1-\beta)x_k
 
     with :math:`\beta` = ``decay``, the recursion :class:`torch.optim.swa_utils.AveragedModel`
@@ -917,6 +923,7 @@ def ema_gain(decay: float, omega: float, h: float) -> float:
     r"""Steady-state amplitude factor of an EMA applied to a rotation :math:`e^{i\omega k h}`.
 
     .. math::
+
         g=\left\lvert\frac{1-\beta}{1-\beta e^{-i\omega h}}\right\rvert
 
     Parameters

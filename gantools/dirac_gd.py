@@ -4,6 +4,7 @@ Built on the flow of :mod:`gantools.dirac` and its Jacobian :math:`J` at :math:`
 (:func:`gantools.dirac.jacobian`): the Jacobian of one gradient-descent step, simultaneous
 
 .. math::
+
     (\phi,\theta)\leftarrow(\phi,\theta)+\eta\,v(\phi,\theta)
 
 or alternating (discriminator first), the learning-rate thresholds of the zero-centred penalty in
@@ -76,6 +77,7 @@ def update_matrix(jac: torch.Tensor, lr: float, *, method: str = "sim_gd") -> to
     rule through one step gives
 
     .. math::
+
         M_{\text{sim}}=I+\eta J,\qquad
         M_{\text{alt}}=\begin{pmatrix}I+\eta A&\eta B\\ \eta C(I+\eta A)&I+\eta D+\eta^2CB\end{pmatrix}.
 
@@ -173,6 +175,7 @@ def threshold_simultaneous(lam: float) -> float:
     r"""Learning-rate threshold of simultaneous GD for WGAN-GP with c = 0.
 
     .. math::
+
         \eta^*_{\text{sim}}=2\lambda\ (\lambda<1),\qquad \frac{2}{\lambda+\sqrt{\lambda^2-1}}\ (\lambda\ge1)
 
     Parameters
@@ -192,6 +195,7 @@ def threshold_alternating(lam: float) -> float:
     r"""Learning-rate threshold of alternating GD for WGAN-GP with c = 0.
 
     .. math::
+
         \eta^*_{\text{alt}}=2\left(\sqrt{\lambda^2+1}-\lambda\right)
 
     Parameters
@@ -211,6 +215,7 @@ def crossover_lambda() -> float:
     r"""The :math:`\lambda` at which the two thresholds are equal, :math:`1/\sqrt3`.
 
     .. math::
+
         2\lambda=2(\sqrt{\lambda^2+1}-\lambda)\iff 4\lambda^2=\lambda^2+1 .
 
     Returns
@@ -228,6 +233,7 @@ def angular_momentum_factor(variant: Any, phi: Any, theta: Any, lr: float, **hpa
     :math:`a=\sigma(s)`, :math:`b=-(1-\sigma(s))`:
 
     .. math::
+
         L_{k+1}=\bigl(1+\eta^2\sigma(s_k)(1-\sigma(s_k))\bigr)L_k .
 
     Alternating GD conserves :math:`L` exactly (factor 1).

@@ -14,6 +14,7 @@ gradient of its own loss; :class:`gantools.ensemble.MemberOptimizer` gives each 
 Both keep exponential moving averages of the trained weights (:func:`gantools.train.ema_model`):
 
 .. math::
+
     \bar w_k=\beta\,\bar w_{k-1}+(1-\beta)\,w_k .
 """
 from __future__ import annotations
@@ -60,6 +61,7 @@ def ema_design_decay(period_steps: float, shrink: float) -> float:
     :math:`g\approx1/\sqrt{1+(N\alpha)^2}` with :math:`N=1/(1-\beta)`; solving for :math:`N`:
 
     .. math::
+
         N=\frac{P}{2\pi}\sqrt{g^{-2}-1},\qquad \beta=1-1/N .
 
     Parameters
@@ -124,6 +126,7 @@ def train_gan_ensemble(*, l2s: Sequence[float], n_seeds: int = 3, steps: int = 2
     Member :math:`m` alternates one discriminator step on
 
     .. math::
+
         \ell_D=\overline{\log(1+e^{-D(x)})}+\overline{\log(1+e^{D(G(z))})}+\tfrac{l_{2,m}}{2}\lVert\phi_m\rVert^2
 
     and one generator step on :math:`\overline{\log(1+e^{-D(G(z))})}`, with Adam: the runs of

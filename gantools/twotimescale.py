@@ -8,6 +8,7 @@ for its dynamics to be derived exactly (the synthesis chapter checks the derivat
    discriminator's velocity multiplied by :math:`k` and an optional L2 weight :math:`l_2`:
 
    .. math::
+
        \dot\phi = -k\bigl(\sigma(\theta\cdot\phi)\,\theta + l_2\,\phi\bigr), \qquad
        \dot\theta = \bigl(1-\sigma(\theta\cdot\phi)\bigr)\,\phi .
 
@@ -86,6 +87,7 @@ def dirac_field(phi: Any, theta: Any, *, k: Any = 1.0, l2: Any = 0.0) -> tuple[t
     r"""Velocity of the non-saturating Dirac GAN with a discriminator ``k`` times faster.
 
     .. math::
+
         \dot\phi = -k\bigl(\sigma(\theta\cdot\phi)\,\theta + l_2\,\phi\bigr), \qquad
         \dot\theta = \bigl(1-\sigma(\theta\cdot\phi)\bigr)\,\phi ,
 
@@ -226,6 +228,7 @@ def alternating_dirac(phi0: Any, theta0: Any, *, lr: float, d_steps: int, g_step
     Each generator step is preceded by :math:`n_D` = ``d_steps`` discriminator steps:
 
     .. math::
+
         \phi \leftarrow \phi - \eta_D\bigl(\sigma(\theta\cdot\phi)\,\theta + l_2\phi\bigr)
         \quad(n_D\ \text{times}),\qquad
         \theta \leftarrow \theta + \eta\,\bigl(1-\sigma(\theta\cdot\phi)\bigr)\,\phi .
@@ -310,6 +313,7 @@ def limit_cycle(L0: float, k: float) -> CycleLaw:
     :math:`\lvert L\rvert\le\lVert\theta\rVert\lVert\phi\rVert`, reached on the circle
 
     .. math::
+
         \theta\perp\phi,\qquad \lVert\theta\rVert^2=\lvert L_0\rvert/\sqrt k,\qquad
         \lVert\phi\rVert^2=\sqrt k\,\lvert L_0\rvert,
 
@@ -340,6 +344,7 @@ def equilibrium_rate(k: float, l2: float) -> float:
     solve
 
     .. math::
+
         \lambda^2 + k l_2\,\lambda + k/4 = 0 .
 
     The rate is :math:`-\max\operatorname{Re}\lambda`: :math:`kl_2/2` when :math:`kl_2^2<1`
@@ -501,6 +506,7 @@ def quadratic_features(x: torch.Tensor) -> torch.Tensor:
     r"""Features :math:`\psi(x)` with :math:`D(x)=\tfrac12x^\top Wx+b\cdot x+c=\psi(x)\cdot v`.
 
     .. math::
+
         \psi(x)=\bigl(\tfrac12x_1^2,\ x_1x_2,\ \tfrac12x_2^2,\ x_1,\ x_2,\ 1\bigr),\qquad
         v=(W_{11}, W_{12}, W_{22}, b_1, b_2, c).
 
@@ -530,6 +536,7 @@ def log_ratio_coefficients(mu: torch.Tensor, A: torch.Tensor, mean_p: torch.Tens
     With :math:`\Sigma_q=AA^\top`, :math:`\log r(x)=\tfrac12x^\top W^*x+b^*\cdot x+c^*` where
 
     .. math::
+
         W^*=\Sigma_q^{-1}-\Sigma_p^{-1},\quad b^*=\Sigma_p^{-1}m_p-\Sigma_q^{-1}\mu,\quad
         c^*=\tfrac12\mu^\top\Sigma_q^{-1}\mu-\tfrac12m_p^\top\Sigma_p^{-1}m_p
         +\tfrac12\log\frac{\det\Sigma_q}{\det\Sigma_p}.
