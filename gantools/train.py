@@ -116,14 +116,14 @@ class GANRun:
     history: dict[str, list[float]] = field(default_factory=dict)
 
 
-def _probe_shapes(G: nn.Module, D: nn.Module, z_dim: int) -> None:
+def _probe_shapes(G: nn.Module, D: nn.Module, z_dim: int, device: torch.device) -> None:
     """Raise ``ValueError`` unless ``D(G(z))`` runs for ``z`` of shape ``(2, z_dim)`` (in eval mode)."""
     modes = (G.training, D.training)
     try:  # eval mode: no BatchNorm statistics change
         G.eval()
         D.eval()
         with torch.no_grad():
-            D(G(torch.zeros(2, z_dim)))
+            D(G(torch.zeros(2, z_dim, device=device)))
     except RuntimeError as err:
         raise ValueError(f"G must take z of shape (n, z_dim={z_dim}) and D must take G's output: {err}"
                          ) from err
@@ -151,6 +151,7 @@ def train_gan(
     seed: int | torch.Generator | None = 0,
     log_every: int = 50,
     progress: bool = False,
+    device: torch.device | str | None = None,
 ) -> GANRun:
     r"""Alternating GAN training with Adam.
 
@@ -197,6 +198,9 @@ def train_gan(
         History interval in steps.
     progress : bool
         Show a tqdm bar.
+    device : torch.device or str, optional
+        Where to train (default: where ``G``'s parameters are); data and latents are drawn on
+        the CPU and moved there, so a run is the same on every device.
 
     Returns
     -------
@@ -217,7 +221,10 @@ def train_gan(
     check_positive(l2, "l2", allow_zero=True)
     check_positive(lr_d, "lr_d")
     check_positive(lr_g, "lr_g")
-    _probe_shapes(G, D, z_dim)
+    device = next(G.parameters()).device if device is None else torch.device(device)
+    G.to(device)
+    D.to(device)
+    _probe_shapes(G, D, z_dim, device)
     gen = make_generator(seed)
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)
     opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
@@ -225,9 +232,9 @@ def train_gan(
     history: dict[str, list[float]] = {"step": [], "d_loss": [], "g_loss": []}
     for step in tqdm(range(steps), disable=not progress, desc="GAN"):
         for _ in range(d_steps):
-            x = sample_real(batch, gen)
+            x = sample_real(batch, gen).to(device)
             with torch.no_grad():
-                fake = G(torch.randn(batch, z_dim, generator=gen))
+                fake = G(torch.randn(batch, z_dim, generator=gen).to(device))
             ld = d_loss(loss, D(x), D(fake))
             if r1 > 0:
                 ld = ld + r1 * zero_centred_penalty(D, x)
@@ -236,7 +243,7 @@ def train_gan(
             opt_d.zero_grad(set_to_none=True)
             ld.backward()
             opt_d.step()
-        lg = g_loss(loss, D(G(torch.randn(batch, z_dim, generator=gen))))
+        lg = g_loss(loss, D(G(torch.randn(batch, z_dim, generator=gen).to(device))))
         opt_g.zero_grad(set_to_none=True)
         lg.backward()
         opt_g.step()
