@@ -31,8 +31,9 @@ from .live import Explorer, live_figure, log_axis, new_figure
 __all__ = ["METHODS", "USES", "VARIANTS", "BLOWUP", "MAX_STEPS", "MAX_DRAWN", "Field", "DiracRun",
            "closed_field", "run", "figure", "update", "plot_run", "explorer"]
 
-METHODS: tuple[str, ...] = ("rk4", "euler", "sim_gd", "alt_gd")
-"""Update rules: the RK4 and Euler ODE solvers, simultaneous and alternating gradient descent."""
+METHODS: tuple[str, ...] = dirac.METHODS
+"""Update rules, those of :func:`gantools.dirac.integrate`: the RK4 and Euler ODE solvers,
+simultaneous and alternating gradient descent."""
 
 USES: dict[str, tuple[str, ...]] = {"vanilla": (), "saturating": (), "wgan": (), "wgan_gp": ("lam", "c"),
                                     "gan_qp": ("lam",)}
