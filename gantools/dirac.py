@@ -717,6 +717,7 @@ def simulate(variant: str | DiracGAN, phi0: Any, theta0: Any, *, t_end: float, d
              save_every: int = 1, field: str = "autograd", **hparams: float) -> Trajectory:
     r"""Integrate a Dirac GAN from ``(phi0, theta0)`` to ``t_end``.
 
+    The steps are those of :func:`integrate` on this variant's field, all starts at once.
     Methods: ``"rk4"`` and ``"euler"`` are classical Runge--Kutta 4 and forward Euler on the ODE
     with step ``dt``; ``"sim_gd"`` is simultaneous gradient descent with learning rate
     :math:`\eta` = ``dt`` (this *is* Euler); ``"alt_gd"`` is alternating gradient descent,
