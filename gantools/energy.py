@@ -282,10 +282,21 @@ class EnergyFit:
     nll: list[float]
 
 
+class _OnDevice(nn.Module):
+    """``net`` evaluated on ``device`` for inputs and outputs that live on the CPU."""
+
+    def __init__(self, net: nn.Module, device: torch.device | str):
+        super().__init__()
+        self.net, self.device = net, torch.device(device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.to(self.device)).cpu()
+
+
 def fit_energy(energy: nn.Module, data: torch.Tensor, *, negative: str = "exact", steps: int = 300,
                lr: float = 1e-2, batch: int = 256, n_neg: int = 256, lim: float = 2.0, n_grid: int = 64,
                langevin_steps: int = 20, langevin_step: float = 1e-2, log_every: int = 25,
-               seed: int | torch.Generator | None = 0) -> EnergyFit:
+               seed: int | torch.Generator | None = 0, device: torch.device | str | None = None) -> EnergyFit:
     r"""Fit :math:`U_\phi` to ``data`` by gradient descent on the negative log-likelihood.
 
     Each step uses a minibatch of ``batch`` data points for the positive phase and one of
@@ -316,6 +327,9 @@ def fit_energy(energy: nn.Module, data: torch.Tensor, *, negative: str = "exact"
         The Langevin chains of ``"langevin"``.
     log_every : int
     seed : int, torch.Generator or None
+    device : torch.device or str, optional
+        Where the energy is evaluated and trained (it is moved there); data, grid points and
+        random draws stay on the CPU, so a seed gives the same run on every device.
 
     Returns
     -------
@@ -332,8 +346,10 @@ def fit_energy(energy: nn.Module, data: torch.Tensor, *, negative: str = "exact"
     data = check_points(data, "data", dim=2)
     check_int(steps, "steps")
     gen = make_generator(seed)
-    opt = torch.optim.Adam(energy.parameters(), lr=lr)
     out = EnergyFit(energy=energy, steps=[], nll=[])
+    if device is not None:
+        energy = _OnDevice(energy.to(device), device)
+    opt = torch.optim.Adam(energy.parameters(), lr=lr)
     for step in range(steps + 1):
         if step % log_every == 0 or step == steps:
             with torch.no_grad():

@@ -64,6 +64,30 @@ def test_fit_energy_exact_lowers_the_nll_and_rejects_unknown_phase():
         en.fit_energy(mlp(2, 1), x, negative="mcmc", steps=1)
 
 
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("negative", ["exact", "grid_samples", "langevin"])
+def test_fit_energy_on_a_device_is_the_same_run(device, negative):
+    x = en.sample_mixture(CENTERS, 0.3, 300, seed=0)
+    fits = []
+    for dev in (None, device):
+        torch.manual_seed(0)
+        fits.append(en.fit_energy(mlp(2, 1, hidden=8, depth=1, act="silu"), x, negative=negative, steps=6,
+                                  lim=2.5, n_grid=16, n_neg=32, langevin_steps=3, log_every=3, device=dev))
+    assert fits[1].nll == pytest.approx(fits[0].nll, abs=1e-4)
+    assert next(fits[1].energy.parameters()).device.type == device
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_train_engan_on_a_device_is_the_same_run(device):
+    a = en.train_engan(_sampler, treatments=["none", "jsd"], seeds=[0], **{**EQ_KW, "steps": 5})
+    b = en.train_engan(_sampler, treatments=["none", "jsd"], seeds=[0], device=device, **{**EQ_KW, "steps": 5})
+    assert b.G.weights[0].device.type == device
+    assert torch.allclose(a.sample_all(50), b.sample_all(50), atol=1e-4)
+
+
 def test_jsd_bound_is_maximised_by_the_log_ratio():
     # for T = log-density ratio the estimator equals 2 JS - 2 log 2 <= 0, and random T gives less
     t_joint, t_marg = torch.full((10,), 3.0), torch.full((10,), -3.0)
