@@ -8,7 +8,8 @@ Not the book's code and not used by it: the step of the recipe as it was when th
 at 2e-3 with linear decay, MEMBERS runs side by side) written as lean as it gets -- each network's
 parameters in one flat buffer with one Adam over it, one vectorised sampler for all members, no
 per-step finiteness check -- and timed against ``gantools.energy.train_engan`` in interleaved pairs.
-On the 2-core machine (2026-12-03, 3 members, 500 steps, eight pairs: four on one thread, four on
+On the 2-core machine (2026-12-03, against train_engan as it was then, with its own Adam before the
+ensemble engine's MemberOptimizer; 3 members, 500 steps, eight pairs: four on one thread, four on
 two) it ran 1.13 times as fast (median; range 0.92-1.52): little of train_engan's step is overhead
 that a rewrite removes (README, "The whole book"). It does the same work: trained for the recipe's
 10,000 steps its three members reached 25, 23 and 25 modes with HQ fractions 0.86, 0.59 and 0.87,
