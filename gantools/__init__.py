@@ -17,18 +17,21 @@ MODULES: dict[str, dict[str, str]] = {
         "nets": "the MLP builder and parameter counts",
         "ensemble": "the batched-member engine: stacked MLPs, vmap ensembles, the per-member "
                     "optimiser and random streams",
-        "losses": "GAN loss pairs, penalties, single-loss compositions",
-        "train": "the alternating training loop (one run, and many side by side), weight EMA",
-        "metrics": "mode coverage and precision, exact W2, MMD, digit scores",
+        "losses": "GAN loss pairs (per network or per member), penalties, single-loss compositions",
+        "train": "train_gan (one run) and train_gan_stacked (the one batched GAN trainer: per-member "
+                 "R1, L2, learning rates, seeds), weight EMA",
+        "metrics": "every mode metric (coverage, balance, precision), exact W2, MMD, digit scores",
         "gaussian": "Gaussian closed forms (densities, log ratios, KL, W2, the Gaussian flow)",
         "cost": "what a training step costs: time and FLOPs",
         "plot": "the book's figure style and shared plots",
         "utils": "notebook conveniences (seeding, threads)",
     },
     "Part I: training as a dynamical system": {
-        "dirac": "Dirac GAN vector fields (by autograd), the integrator, invariants",
-        "dirac_gd": "the Dirac GAN under finite steps: Jacobians, simultaneous and alternating descent",
-        "remedies": "slight L2 on a real discriminator, EMA of the generator",
+        "dirac": "Dirac GAN losses and vector fields (autograd and closed form), the flow's Jacobian, "
+                 "the one integrator (integrate), invariants, end states",
+        "dirac_gd": "the Dirac GAN under finite steps: update-map Jacobians, learning-rate thresholds, "
+                    "simultaneous and alternating descent",
+        "remedies": "the L2 / EMA experiments: an MLP GAN per (L2, seed) and the supervised EMA test",
     },
     "Part II: the energy view": {
         "energy": "energy models on a grid, positive/negative phases, the energy GAN",
@@ -37,9 +40,9 @@ MODULES: dict[str, dict[str, str]] = {
         "latent": "sampling a trained energy GAN in latent space at a matched budget",
     },
     "Part III: the GAN as a diffusion ODE": {
-        "monoflow": "MonoFlow's h functions and generator losses",
+        "monoflow": "MonoFlow's h functions, generator losses, the Euler step and the distillation loss",
         "ratio": "log density-ratio estimation (logistic D, f-GAN critics)",
-        "flow": "particle flow, distillation and generator training",
+        "flow": "the exact and the learned particle flow, train_monoflow and train_monoflow_stacked",
         "gaussian_toy": "the MonoFlow paper's Gaussian toy, many runs as one batch",
     },
     "Part IV: IGN as a GAN": {
@@ -47,7 +50,8 @@ MODULES: dict[str, dict[str, str]] = {
         "digits": "8x8 digits: networks, a reference classifier, image scores",
     },
     "Synthesis": {
-        "twotimescale": "what a faster discriminator changes, and what it does not",
+        "twotimescale": "what a faster discriminator changes, and what it does not (its Dirac runs use "
+                        "dirac.integrate)",
     },
     "Explorers": {
         "explorers": "ipywidgets explorers, one per part, with the fast model each runs",

@@ -75,7 +75,7 @@ def mlp(in_dim: int, out_dim: int, *, hidden: int | Sequence[int] = 64, depth: i
     """
     check_int(in_dim, "in_dim")
     check_int(out_dim, "out_dim")
-    if isinstance(hidden, int):
+    if not isinstance(hidden, (list, tuple)):
         check_int(hidden, "hidden")
         check_int(depth, "depth", minimum=0)
         widths = [hidden] * depth
