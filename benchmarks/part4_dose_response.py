@@ -19,11 +19,12 @@ seeds and the number of seeds at 10/10, and writes gantools/results/part4_dose_r
 r); the grid of ratios and clamps is the same (the paper's own point is r = 0.125 with a = 1.5).
 It writes part4_dose_response_paper.json, which the book does not show.
 
-Run:  python benchmarks/part4_dose_response.py [--steps 2000] [--chunk 24] [--device cpu] [--scale book|paper]
+Run:  python benchmarks/part4_dose_response.py [--steps 2000] [--chunk 24] [--jobs 1] [--device cpu] [--scale book|paper]
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
 
 import torch
@@ -39,8 +40,9 @@ CODE = (ign.ign_loss, ign.train_ign_ensemble, digits.autoencoder,  # and every g
         digits.sampler, metrics.score_samples, digits.stacked_autoencoders, metrics.digit_scores, data.digits)
 
 
-def train_chunk(chunk: list[tuple], x: torch.Tensor, args: argparse.Namespace) -> list[dict]:
-    """Train the runs ``(ratio, clamp, seed)`` of ``chunk`` side by side; one result row per run."""
+def train_chunk(chunk: list[tuple], x: torch.Tensor, args: argparse.Namespace) -> tuple[list[dict], float]:
+    """Train the runs ``(ratio, clamp, seed)`` of ``chunk`` side by side: one result row per run, CPU seconds."""
+    cpu0 = time.process_time()
     sc = SCALES[args.scale]
     f = digits.stacked_autoencoders([s for _, _, s in chunk])
     z = torch.randn(1000, 64, generator=torch.Generator().manual_seed(123)).to(args.device)
@@ -64,10 +66,10 @@ def train_chunk(chunk: list[tuple], x: torch.Tensor, args: argparse.Namespace) -
                          coverage_over_steps={k: v[m] for k, v in cov_t.items()},
                          **({} if scores is None else scores.__dict__)))
     print(f"{len(chunk)} runs in {run.seconds:.0f} s", flush=True)
-    return rows
+    return rows, time.process_time() - cpu0
 
 
-def print_table(rows: list[dict], steps: int) -> None:
+def print_table(rows: list[dict], steps: int, ratios: list[float]) -> None:
     """Coverage per (ratio, clamp): min..max over seeds and seeds at 10/10, at step 1000 and at the end."""
     def cov(row, step):
         return 0 if row["diverged"] is not None and row["diverged"] <= step else row["coverage_over_steps"][step]
@@ -75,7 +77,7 @@ def print_table(rows: list[dict], steps: int) -> None:
     for step in sorted({min(1000, steps - 1), steps - 1}):
         print(f"\ncoverage at step {step} (min..max over seeds, seeds at 10/10); rows lam_tight/lam_rec, columns clamp a")
         print("ratio " + "".join(f"{str(a):>14s}" for a in CLAMPS))
-        for r in RATIOS:
+        for r in ratios:
             cells = []
             for a in CLAMPS:
                 c = [cov(row, step) for row in rows if row["ratio"] == r and row["clamp"] == a]
@@ -89,28 +91,37 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=24)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--scale", default="book", choices=list(SCALES))
+    ap.add_argument("--ratios", type=float, nargs="+", default=list(RATIOS), help="a subset of the grid's ratios")
+    ap.add_argument("--jobs", type=int, default=1, help="chunks trained in parallel processes (one thread each)")
+    ap.add_argument("--name", default="part4_dose_response", help="stored result (gantools.stored)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     cpu0 = time.process_time()
     x, _ = data.digits(seed=0)
-    configs = [(r, a, s) for r in RATIOS for a in CLAMPS for s in SEEDS]
-    rows: list[dict] = []
+    configs = [(r, a, s) for r in args.ratios for a in CLAMPS for s in SEEDS]
+    chunks = [(configs[c0:c0 + args.chunk], x, args) for c0 in range(0, len(configs), args.chunk)]
     t_all = time.perf_counter()
-    for c0 in range(0, len(configs), args.chunk):
-        rows += train_chunk(configs[c0:c0 + args.chunk], x, args)
+    if args.jobs > 1:       # runs are independent (own streams), so chunks may train in parallel
+        with multiprocessing.get_context("spawn").Pool(args.jobs, initializer=torch.set_num_threads,
+                                                       initargs=(1,)) as pool:
+            done = pool.starmap(train_chunk, chunks)
+    else:
+        done = [train_chunk(*c) for c in chunks]
+    rows = [row for part, _ in done for row in part]
+    cpu_chunks = sum(cpu for _, cpu in done)
     total = time.perf_counter() - t_all
     print(f"\n{len(configs)} runs, {args.steps} steps each, in {total:.0f} s ({total / len(configs):.1f} s per run)")
     # a step key of the JSON file is a string: store them as such, so a reloaded result reads the same
     for row in rows:
         row["coverage_over_steps"] = {str(k): v for k, v in row["coverage_over_steps"].items()}
     print_table([dict(row, coverage_over_steps={int(k): v for k, v in row["coverage_over_steps"].items()})
-                 for row in rows], args.steps)
+                 for row in rows], args.steps, args.ratios)
     const = [(row["ratio"], row["clamp"], row["seed"]) for row in rows if row.get("diversity", 0) < 0.1]
     print("runs with f(z) constant (diversity < 0.1) or diverged:", const)
-    name = "part4_dose_response" + ("" if args.scale == "book" else f"_{args.scale}")
+    name = args.name + ("" if args.scale == "book" else f"_{args.scale}")
     out = stored.save(name, dict(steps=args.steps, seconds=total, threads=1, device=str(args.device),
                                  scale=SCALES[args.scale], seeds=list(SEEDS),
-                                 cpu_seconds=time.process_time() - cpu0, rows=rows), code=CODE,
+                                 cpu_seconds=time.process_time() - cpu0 + (cpu_chunks if args.jobs > 1 else 0.0), rows=rows), code=CODE,
                      settings=vars(args))
     print(f"wrote {out}")
 
