@@ -18,11 +18,12 @@ core, i.e. about 15 min per setting at 2000 steps; the stored result is the 1000
 batch 256, weights 20, 20, 2.5, clamp a = 1.5) in place of the recipe, and writes
 part4_architectures_paper.json, which the book does not show.
 
-Run:  python benchmarks/part4_architectures.py [--steps 2000] [--arch conv unet] [--device cpu] [--scale book|paper]
+Run:  python benchmarks/part4_architectures.py [--steps 2000] [--arch conv unet] [--jobs 1] [--device cpu] [--scale book|paper]
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
 
 import torch
@@ -75,11 +76,18 @@ def main() -> None:
     ap.add_argument("--name", default="part4_architectures", help="stored result (gantools.stored)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--scale", default="book", choices=("book", "paper"))
+    ap.add_argument("--jobs", type=int, default=1, help="settings trained in parallel processes (one thread each)")
     args = ap.parse_args()
     settings = dict(SETTINGS, recipe=ign.PAPER) if args.scale == "paper" else SETTINGS
     torch.set_num_threads(1)
     x, _ = data.digits(seed=0)
-    rows = [row for arch in args.arch for name, kw in settings.items() for row in train_setting(arch, name, kw, x, args)]
+    tasks = [(arch, name, kw, x, args) for arch in args.arch for name, kw in settings.items()]
+    if args.jobs > 1:       # the settings are independent runs
+        with multiprocessing.get_context("spawn").Pool(args.jobs, initializer=torch.set_num_threads,
+                                                       initargs=(1,)) as pool:
+            rows = [row for part in pool.starmap(train_setting, tasks) for row in part]
+    else:
+        rows = [row for task in tasks for row in train_setting(*task)]
     used = {n: dict({k: ign.RECIPE[k] for k in ("lam_rec", "lam_idem", "lam_tight", "clamp")}, **kw)
             for n, kw in settings.items()}
     name = args.name + ("" if args.scale == "book" else f"_{args.scale}")

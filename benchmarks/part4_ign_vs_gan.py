@@ -3,7 +3,7 @@
 Six seeds of ``digits.autoencoder("mlp")`` trained by ``ign.train_ign_ensemble`` with the recipe
 (``ign.RECIPE``: its weights, clamp, Adam learning rate and batch) and six seeds of the GAN of
 ``digits.gan_pair`` (non-saturating loss, ``train.train_gan_stacked``, batch 128) at learning rates
-2e-4 and 1e-3, each for 6000 steps (six times the recipe's length). Member ``m`` (seed ``s``) is
+2e-4 and 1e-3, each for 6000 steps (three times the recipe's length). Member ``m`` (seed ``s``) is
 initialised with seed ``s`` and draws its data and noise from its own stream seeded ``s``. Every
 500 steps: class coverage of each run (``metrics.digit_scores``: classes confidently recognised);
 at the end: coverage, confidence, KL to uniform, sharpness/real, diversity. Answers "does IGN lose
