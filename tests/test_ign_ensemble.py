@@ -92,9 +92,10 @@ def test_train_ign_ensemble_divergence_raise_and_record():
 def test_train_ign_defaults_are_the_recipe():
     import inspect
 
-    sig = inspect.signature(ign.train_ign)
-    for k, v in ign.RECIPE.items():
-        assert sig.parameters[k].default == v, k
+    for fn in (ign.train_ign, ign.train_ign_ensemble):
+        sig = inspect.signature(fn)
+        for k, v in ign.RECIPE.items():
+            assert sig.parameters[k].default == v, (fn.__name__, k)
     assert ign.LISTING["lam_tight"] == 0.1 and ign.LISTING["clamp"] is None
 
 
