@@ -110,6 +110,41 @@ def test_monoflow_one_g_step_distill_equals_h_loss():
         xm.run("nope", iters=2)
 
 
+@pytest.mark.parametrize("loss", xm.LOSSES)
+def test_monoflow_run_is_train_monoflow_at_the_documented_settings(loss):
+    """run() is the book's one trainer, built here from its parts at the settings run() documents
+    (SGD lr 0.25 / 2*eps*0.25, D 2-64-64-1 LeakyReLU with Adam 2e-3 (0.5, 0.999), records every
+    RECORD_EVERY iterations and at the end). Same code path, same seeds: tolerance 0 (measured 0)."""
+    from gantools import nets
+    from gantools.flow import train_monoflow
+    from gantools.gaussian import TOY_COV, TOY_MEAN, sample_gaussian
+    from gantools.gaussian_toy import AffineGenerator, toy_monitor
+
+    kw = dict(h="arcsinh", eps=0.2, d_steps=2, g_steps=3, iters=23, batch=64, seed=3)  # no default, iters % 10 != 0
+    got = xm.run(loss=loss, **kw)
+    with torch.random.fork_rng():
+        torch.manual_seed(kw["seed"])
+        D = nets.mlp(2, 1, hidden=64, depth=2, act="leaky_relu")
+    want = train_monoflow(AffineGenerator(mean=(1.0, 1.0)), D, sample_gaussian(TOY_MEAN, TOY_COV), z_dim=2,
+                          iters=kw["iters"], loss=loss, h=kw["h"], eps=kw["eps"], d_steps=kw["d_steps"],
+                          g_steps=kw["g_steps"], batch=kw["batch"], lr_d=2e-3,
+                          lr_g=0.25 if loss == "distill" else 2 * kw["eps"] * 0.25, optimizer="sgd",
+                          betas=(0.5, 0.999), record_every=xm.RECORD_EVERY, monitor=toy_monitor, seed=kw["seed"])
+    np.testing.assert_array_equal(got.step, [0, 10, 20, 23])
+    np.testing.assert_array_equal(got.step, want.history["step"])
+    for key in ("mean", "cov", "w2"):
+        np.testing.assert_array_equal(getattr(got, key), np.asarray(want.history[key]))
+    torch.testing.assert_close(got.mu, want.G.mu.detach(), rtol=0, atol=0)
+    torch.testing.assert_close(got.L, want.G.L.detach(), rtol=0, atol=0)
+
+
+def test_monoflow_run_reports_divergence():
+    from gantools.errors import DivergenceError
+
+    with pytest.raises(DivergenceError, match="lower eps"):
+        xm.run("exp", loss="h", eps=1.0, g_steps=16, iters=50)
+
+
 # ----------------------------------------------------------------------------- Part IV
 def test_member_is_independent_of_its_batch():
     s = xi.Setting(lam_tight=0.2, seed=4)

@@ -14,6 +14,10 @@ generator half-way to the moved samples), :math:`2\epsilon\cdot0.25` on :math:`-
 generator step per iteration the two losses take identical steps. The figure's :math:`W_2` is the
 closed form between Gaussians (:func:`gantools.gaussian.gaussian_w2`).
 
+The run is the book's one MonoFlow trainer, :func:`gantools.gaussian_toy.gaussian_toy` (which wraps
+:func:`gantools.flow.train_monoflow` for the toy) at these settings; :func:`run` only converts its
+history into an :class:`ExplorerRun` and caches it.
+
 :func:`explorer` is the interactive figure; :func:`figure` (or :func:`draw_axes` on axes of
 one's own) and :func:`plot_run` draw the same figure statically.
 """
@@ -26,14 +30,13 @@ from typing import Any
 import ipywidgets as W
 import numpy as np
 import torch
-import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from .. import monoflow as mf
-from .. import nets
 from .._validate import check_int, check_name, check_positive
 from ..errors import DivergenceError
-from ..gaussian import TOY_COV, TOY_MEAN, gaussian_w2
+from ..gaussian import TOY_COV, TOY_MEAN
+from ..gaussian_toy import gaussian_toy
 from ..plot import COLORS
 from .live import Explorer, live_figure, log_axis, new_figure
 
@@ -93,6 +96,8 @@ def run(h: str = "identity", *, loss: str = "distill", eps: float = 0.1, d_steps
 
     with SGD learning rate 0.25 (``distill``) or :math:`2\epsilon\cdot0.25` (``h``). The law
     :math:`\mathcal N(\mu, LL^\top)` is recorded every :data:`RECORD_EVERY` iterations and at the end.
+    This is :func:`gantools.gaussian_toy.gaussian_toy` with ``optimizer="sgd"``, ``lr_d=2e-3``,
+    ``betas=(0.5, 0.999)``, ``hidden=64`` and those learning rates (the tests check the equality).
 
     Parameters
     ----------
@@ -124,7 +129,7 @@ def run(h: str = "identity", *, loss: str = "distill", eps: float = 0.1, d_steps
     TypeError
         If ``eps`` is not a real number or a step count or ``batch`` not an int.
     gantools.errors.DivergenceError
-        If the generator becomes NaN or infinite.
+        If the generator or a loss becomes NaN or infinite (the trainer's message, with a hint).
     """
     check_name(h, mf.H_FUNCTIONS, "h function")
     check_name(loss, LOSSES, "generator loss")
@@ -137,54 +142,16 @@ def run(h: str = "identity", *, loss: str = "distill", eps: float = 0.1, d_steps
 @lru_cache(maxsize=32)
 def _run_cached(h: str, loss: str, eps: float, d_steps: int, g_steps: int, iters: int, batch: int,
                 seed: int) -> ExplorerRun:
-    gen = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        D = nets.mlp(2, 1, hidden=64, depth=2, act="leaky_relu")
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999), foreach=True)
-    mu = torch.ones(2, requires_grad=True)
-    L = torch.eye(2, requires_grad=True)
-    opt_g = torch.optim.SGD([mu, L], lr=0.25 if loss == "distill" else 2 * eps * 0.25)
-    chol_p = torch.as_tensor(np.linalg.cholesky(TOY_COV), dtype=torch.float32)
-    rec: dict[str, list] = {"step": [], "mean": [], "cov": [], "w2": []}
-
-    def record(it: int) -> None:
-        m = mu.detach().double().numpy().copy()
-        Ld = L.detach().double().numpy()
-        s = Ld @ Ld.T
-        if not (np.isfinite(m).all() and np.isfinite(s).all()):
-            raise DivergenceError(f"MonoFlow toy: the generator became NaN/inf by iteration {it}; lower eps")
-        rec["step"].append(it)
-        rec["mean"].append(m)
-        rec["cov"].append(s)
-        rec["w2"].append(gaussian_w2(m, s, TOY_MEAN, TOY_COV))
-
-    for it in range(iters):
-        if it % RECORD_EVERY == 0:
-            record(it)
-        for _ in range(d_steps):  # logistic loss: D's logit estimates log p/q
-            real = torch.randn(batch, 2, generator=gen) @ chol_p.T
-            with torch.no_grad():
-                fake = mu + torch.randn(batch, 2, generator=gen) @ L.T
-            ld = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
-            opt_d.zero_grad(set_to_none=True)
-            ld.backward()
-            opt_d.step()
-        mu_t, L_t = mu.detach().clone(), L.detach().clone()
-        for _ in range(g_steps):
-            z = torch.randn(batch, 2, generator=gen)
-            x = mu + z @ L.T
-            if loss == "h":
-                lg = mf.generator_loss(D(x), h)
-            else:
-                target = mf.particle_step(mu_t + z @ L_t.T, D, eps, h=h)
-                lg = (x - target).pow(2).sum(1).mean()
-            opt_g.zero_grad(set_to_none=True)
-            lg.backward()
-            opt_g.step()
-    record(iters)
-    return ExplorerRun(np.asarray(rec["step"]), np.asarray(rec["mean"]), np.asarray(rec["cov"]),
-                       np.asarray(rec["w2"]), mu.detach(), L.detach())
+    try:
+        out = gaussian_toy(h, loss=loss, iters=iters, d_steps=d_steps, g_steps=g_steps, eps=eps,
+                           lr_g=0.25 if loss == "distill" else 2 * eps * 0.25, lr_d=2e-3, batch=batch,
+                           hidden=64, optimizer="sgd", betas=(0.5, 0.999), record_every=RECORD_EVERY,
+                           start_mean=(1.0, 1.0), seed=seed)
+    except DivergenceError as e:
+        raise DivergenceError(f"MonoFlow toy: {e}; lower eps") from e
+    hist = out.history
+    return ExplorerRun(np.asarray(hist["step"]), np.asarray(hist["mean"]), np.asarray(hist["cov"]),
+                       np.asarray(hist["w2"]), out.G.mu.detach(), out.G.L.detach())
 
 
 # --------------------------------------------------------------------------- the figure
