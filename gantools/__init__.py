@@ -4,7 +4,10 @@ One concept per module. :data:`MODULES` is the one map of which module serves wh
 book (the API page is generated from it by ``tools/make_api_page.py``, and a test checks that it
 names every module exactly once).
 """
+import time as _time
+
 __version__ = "0.2.0"
+_IMPORTED_AT = _time.time()  # gantools.stored refuses to save numbers computed by code edited after this
 
 MODULES: dict[str, dict[str, str]] = {
     "Checks and errors": {

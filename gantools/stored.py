@@ -313,6 +313,25 @@ def _command() -> str:
     return " ".join(["python", shown, *sys.argv[1:]])
 
 
+def _edited_since_import(code: Sequence[Callable | type]) -> list[str]:
+    """Files of the modules in ``code``'s closure modified after ``gantools`` was imported."""
+    import gantools
+
+    started = getattr(gantools, "_IMPORTED_AT", None)
+    if started is None:
+        return []
+    modules = {k.partition(":")[0] if ":" in k else k for k in code_closure(*code)}
+    files = set()
+    for key in modules:
+        parts = key.split(".")
+        for i in range(len(parts), 0, -1):
+            mod = sys.modules.get(".".join(parts[:i]))
+            if mod is not None and getattr(mod, "__file__", None):
+                files.add(mod.__file__)
+                break
+    return sorted(f for f in files if os.stat(f).st_mtime > started)
+
+
 def digest(result: dict[str, Any]) -> str:
     """SHA-256 of a stored result's numbers, settings and provenance (every key but ``digest``).
 
@@ -359,12 +378,19 @@ def save(name: str, result: dict[str, Any], *, code: Sequence[Callable | type],
     ------
     ValueError
         If ``result`` already uses a key that :func:`save` adds.
+    RuntimeError
+        If a file of the code's closure changed on disk after ``gantools`` was imported (the
+        numbers would come from older code than the SHA-1, computed from the files, records).
     """
     import torch
 
     clash = sorted(set(result) & {*PROVENANCE, "digest"})
     if clash:
         raise ValueError(f"result keys {clash} are reserved for the provenance that save adds")
+    edited = _edited_since_import(code)
+    if edited:
+        raise RuntimeError(f"{', '.join(edited)} changed on disk while this run was going on, so the "
+                           "numbers may come from older code than the SHA-1 would record; run it again")
     out = path(name)
     meta = dict(code=[f"{o.__module__}.{o.__qualname__}" for o in code], source_sha1=source_sha1(*code),
                 command=_command(), settings=dict(settings or {}), torch=torch.__version__,

@@ -80,6 +80,27 @@ def test_an_edited_record_is_neither_intact_nor_current(tmp_path, monkeypatch):
         assert not stored.is_intact(bad) and not stored.is_current(bad, _f)
 
 
+def test_save_refuses_numbers_from_code_edited_during_the_run(tmp_path, monkeypatch):
+    import os
+    import time
+    monkeypatch.setattr(stored, "_folder", lambda: tmp_path)
+    try:
+        (tmp_path / "_probe_edit.py").write_text("def fn(x):\n    return x + 1\n")
+        spec = importlib.util.spec_from_file_location("gantools._probe_edit", tmp_path / "_probe_edit.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["gantools._probe_edit"] = module
+        spec.loader.exec_module(module)
+        import gantools
+        monkeypatch.setattr(gantools, "_IMPORTED_AT", time.time() + 1)  # "imported" after the file was written
+        stored.save("unit_test-4", {"x": 1}, code=[module.fn])          # untouched since import: fine
+        later = time.time() + 5
+        os.utime(tmp_path / "_probe_edit.py", (later, later))          # edited while "running"
+        with pytest.raises(RuntimeError, match="_probe_edit.py changed on disk"):
+            stored.save("unit_test-4", {"x": 1}, code=[module.fn])
+    finally:
+        sys.modules.pop("gantools._probe_edit", None)
+
+
 def test_moved_code_keeps_its_sha_and_is_found(tmp_path):
     """The SHA-1 keys code by its name without the module, and code_of finds code that moved."""
     src = "def moved_fn(x):\n    return x + 41\n"
