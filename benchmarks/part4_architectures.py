@@ -18,7 +18,8 @@ core, i.e. about 15 min per setting at 2000 steps; the stored result is the 1000
 batch 256, weights 20, 20, 2.5, clamp a = 1.5) in place of the recipe, and writes
 part4_architectures_paper.json, which the book does not show.
 
-Run:  python benchmarks/part4_architectures.py [--steps 2000] [--arch conv unet] [--jobs 1] [--device cpu] [--scale book|paper]
+Run:  python benchmarks/part4_architectures.py [--steps 2000] [--arch conv unet] [--settings recipe listing] [--seeds 0 1 2]
+      [--jobs 1] [--device cpu] [--scale book|paper]
 """
 from __future__ import annotations
 
@@ -47,13 +48,13 @@ def train_setting(arch: str, name: str, kw: dict, x: torch.Tensor, args: argpars
     z = torch.randn(1000, 64, generator=torch.Generator().manual_seed(99)).to(dev)
     probe = torch.randn(500, 64, generator=torch.Generator().manual_seed(5)).to(dev)
     sharp_real = float(digits.sharpness(x).mean())
-    f = ensemble.VmapEnsemble([digits.autoencoder(**ARCHS[arch], seed=s) for s in SEEDS])
+    f = ensemble.VmapEnsemble([digits.autoencoder(**ARCHS[arch], seed=s) for s in args.seeds])
     t0 = time.perf_counter()
     run = ign.train_ign_ensemble(f, digits.sampler(x), steps=args.steps, log_every=max(1, args.steps // 10),
-                                 seeds=SEEDS, device=dev, on_divergence="record", **kw)
+                                 seeds=args.seeds, device=dev, on_divergence="record", **kw)
     secs = time.perf_counter() - t0
     rows = []
-    for m, s in enumerate(SEEDS):
+    for m, s in enumerate(args.seeds):
         g = run.member(m)
         with torch.no_grad():
             orbit = [o.cpu() for o in ign.apply_n(g, z, 3)]
@@ -77,8 +78,10 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--scale", default="book", choices=("book", "paper"))
     ap.add_argument("--jobs", type=int, default=1, help="settings trained in parallel processes (one thread each)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS), help="a subset of SEEDS")
+    ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     args = ap.parse_args()
-    settings = dict(SETTINGS, recipe=ign.PAPER) if args.scale == "paper" else SETTINGS
+    settings = {k: (ign.PAPER if args.scale == "paper" and k == "recipe" else SETTINGS[k]) for k in args.settings}
     torch.set_num_threads(1)
     x, _ = data.digits(seed=0)
     tasks = [(arch, name, kw, x, args) for arch in args.arch for name, kw in settings.items()]
@@ -91,10 +94,29 @@ def main() -> None:
     used = {n: dict({k: ign.RECIPE[k] for k in ("lam_rec", "lam_idem", "lam_tight", "clamp")}, **kw)
             for n, kw in settings.items()}
     name = args.name + ("" if args.scale == "book" else f"_{args.scale}")
-    out = stored.save(name, dict(steps=args.steps, seeds=list(SEEDS), archs={a: ARCHS[a] for a in args.arch},
+    out = stored.save(name, dict(steps=args.steps, seeds=list(args.seeds), archs={a: ARCHS[a] for a in args.arch},
                                  ign_settings=used, threads=1, device=str(args.device), rows=rows),
                       code=CODE, settings=vars(args))
     print(f"wrote {out}")
+
+
+def spot_check(record: dict) -> dict:
+    """One cell of the stored runs to rerun (``tools/spot_check.py``): the conv autoencoder with the
+    recipe, seed 0, full length.
+
+    The seed trains alone (a ``VmapEnsemble`` of one), with its own data stream, so it repeats the
+    stored member up to rounding, which a thousand steps can amplify: the tolerances are a
+    training outcome's.
+    """
+    arch, setting, seed = "conv", "recipe", 0
+
+    def values(rec: dict) -> dict:
+        row = next(r for r in rec["rows"] if (r["arch"], r["setting"], r["seed"]) == (arch, setting, seed))
+        return {"coverage_f": row["coverage"][0], "rec_rms_end": row["rec_rms"][-1], "sharpness_f": row["sharpness"][0]}
+
+    argv = ["--arch", arch, "--settings", setting, "--seeds", str(seed), "--steps", str(record["steps"]),
+            "--scale", record.get("settings", {}).get("scale", "book")]
+    return dict(argv=argv, values=values, tol={"coverage_f": 2, "rec_rms_end": 0.02, "sharpness_f": 0.05})
 
 
 if __name__ == "__main__":
