@@ -10,7 +10,8 @@ seed: modes captured, high-quality fraction, and the balance of ``gantools.metri
 Writes gantools/results/part2_entropy_<dataset>.json (gantools.stored), which Part II, notebook 3
 shows, with the command line and the settings it ran with.
 
-Run:  python benchmarks/part2_entropy.py                     (all regimes, 25 Gaussians)
+Run:  python benchmarks/part2_entropy.py [--jobs 4]          (all regimes, 25 Gaussians; --jobs: regimes in
+                                                            parallel processes, the same numbers)
       python benchmarks/part2_entropy.py --regimes "1 energy step" --steps 5000
       python benchmarks/part2_entropy.py --scale paper --device cuda
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import multiprocessing
 import statistics
 import time
 
@@ -49,6 +51,7 @@ def main() -> None:
     ap.add_argument("--name", default=None, help="stored result (default part2_entropy_<dataset>)")
     ap.add_argument("--scale", default="book", choices=["book", "paper"])
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--jobs", type=int, default=1, help="regimes trained in parallel processes (one thread each)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     scale = dict(en.PAPER_SCALE) if args.scale == "paper" else {"steps": 10000}
@@ -57,26 +60,41 @@ def main() -> None:
     name = (args.name or f"part2_entropy_{args.dataset}") + ("_paper" if args.scale == "paper" and args.name is None else "")
     result = dict(dataset=args.dataset, steps=scale["steps"], seeds=args.seeds, threads=1, device=args.device,
                   regimes={})
-    for regime in args.regimes:
-        c0 = time.process_time()
-        run = en.train_engan(lambda n, g: data.sample(args.dataset, n, seed=g), treatments=en.entropy_arms(),
-                             seeds=args.seeds, device=args.device, **{**scale, **en.ENTROPY_REGIMES[regime]})
-        st = en.engan_balance(run, args.dataset)
-        print(f"\n## {regime} ({args.dataset}, {scale['steps']} steps): wall {run.seconds:.0f} s, "
-              f"CPU {time.process_time() - c0:.0f} s, {len(run.labels)} members")
-        print("| arm | modes (per seed) | HQ fraction | KL among HQ | balanced mass | mean balanced mass |")
-        print("|---|---|---|---|---|---|")
-        for arm in run.treatments:
-            b = [st[arm.label, s] for s in args.seeds]
-            print(f"| {arm.label} | {', '.join(str(x.modes_captured) for x in b)} | "
-                  f"{', '.join(f'{x.high_quality_fraction:.2f}' for x in b)} | "
-                  f"{', '.join(f'{x.kl_hq:.3f}' for x in b)} | {', '.join(f'{x.balanced_mass:.2f}' for x in b)} | "
-                  f"{statistics.mean(x.balanced_mass for x in b):.3f} |", flush=True)
-        result["regimes"][regime] = dict(
-            settings=en.ENTROPY_REGIMES[regime], wall_seconds=run.seconds, cpu_seconds=time.process_time() - c0,
-            arms={arm.label: {str(s): dataclasses.asdict(st[arm.label, s]) for s in args.seeds} for arm in run.treatments})
+    jobs = [(regime, args.dataset, args.seeds, args.device, scale) for regime in args.regimes]
+    if args.jobs > 1:  # regimes are independent runs, so they may train in parallel processes
+        with multiprocessing.get_context("spawn").Pool(min(args.jobs, len(jobs)), initializer=torch.set_num_threads,
+                                                       initargs=(1,)) as pool:
+            done = pool.map(run_regime, jobs, chunksize=1)
+    else:
+        done = map(run_regime, jobs)
+    for regime, entry, table in done:
+        print(table, flush=True)
+        result["regimes"][regime] = entry
         out = stored.save(name, result, code=CODE, settings=dict(vars(args), **scale))  # after every regime
     print(f"wrote {out}")
+
+
+def run_regime(job: tuple) -> tuple[str, dict, str]:
+    """Train every arm of one regime side by side; return its stored entry and its printed table."""
+    regime, dataset, seeds, device, scale = job
+    c0 = time.process_time()
+    run = en.train_engan(lambda n, g: data.sample(dataset, n, seed=g), treatments=en.entropy_arms(),
+                         seeds=seeds, device=device, **{**scale, **en.ENTROPY_REGIMES[regime]})
+    st = en.engan_balance(run, dataset)
+    cpu = time.process_time() - c0
+    lines = [f"\n## {regime} ({dataset}, {scale['steps']} steps): wall {run.seconds:.0f} s, CPU {cpu:.0f} s, "
+             f"{len(run.labels)} members",
+             "| arm | modes (per seed) | HQ fraction | KL among HQ | balanced mass | mean balanced mass |",
+             "|---|---|---|---|---|---|"]
+    for arm in run.treatments:
+        b = [st[arm.label, s] for s in seeds]
+        lines.append(f"| {arm.label} | {', '.join(str(x.modes_captured) for x in b)} | "
+                     f"{', '.join(f'{x.high_quality_fraction:.2f}' for x in b)} | "
+                     f"{', '.join(f'{x.kl_hq:.3f}' for x in b)} | {', '.join(f'{x.balanced_mass:.2f}' for x in b)} | "
+                     f"{statistics.mean(x.balanced_mass for x in b):.3f} |")
+    entry = dict(settings=en.ENTROPY_REGIMES[regime], wall_seconds=run.seconds, cpu_seconds=cpu,
+                 arms={arm.label: {str(s): dataclasses.asdict(st[arm.label, s]) for s in seeds} for arm in run.treatments})
+    return regime, entry, "\n".join(lines)
 
 
 SPOT_REGIME = "small batch (32)"

@@ -21,6 +21,7 @@ import inspect
 import json
 import os
 import platform
+import shlex
 import sys
 import textwrap
 from importlib import resources
@@ -310,7 +311,7 @@ def _command() -> str:
         shown = str(script.relative_to(root)) if script else "?"
     except ValueError:
         shown = str(script)
-    return " ".join(["python", shown, *sys.argv[1:]])
+    return shlex.join(["python", shown, *sys.argv[1:]])
 
 
 def _edited_since_import(code: Sequence[Callable | type]) -> list[str]:
