@@ -226,7 +226,7 @@ def source_sha1(*objects: Callable | type) -> str:
     Parameters
     ----------
     *objects : function or class
-        The code whose output is stored, e.g. ``energy.train_engan, energy.mode_balance``.
+        The code whose output is stored, e.g. ``energy.train_engan, metrics.mode_balance``.
 
     Returns
     -------

@@ -16,7 +16,7 @@ Usage::
     python tools/restamp_stored.py NAME COMMIT QUALNAME [QUALNAME ...] [--write]
 
 e.g. ``python tools/restamp_stored.py part2_entropy_25gaussians dadfaeb gantools.energy.train_engan
-gantools.energy.mode_balance gantools.energy.entropy_arms gantools.energy.engan_balance
+gantools.metrics.mode_balance gantools.energy.entropy_arms gantools.energy.engan_balance
 gantools.data.sample --write``.
 """
 from __future__ import annotations
