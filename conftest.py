@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -60,6 +61,11 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call":
         _NB_TIMES[report.nodeid.split("::")[0]] += report.duration
         outs = getattr(item, "test_outputs", None)
+        if report.passed and figure_as_text(outs):
+            report.outcome = "failed"
+            report.longrepr = (f"the cell shows a figure as text ({figure_as_text(outs)!r}) instead of an "
+                               "image: the figure's class has no image formatter in the kernel (see "
+                               "gantools.plot.NotebookFigure)")
         _NB_CELLS[path][item.cell_num] = (report.passed, outs)
         last = sum(c.cell_type == "code" for c in item.parent.nb.cells) - 1
         has_widgets = any(_WIDGET_MIME in o.get("data", {}) for _, os_ in _NB_CELLS[path].values()
@@ -71,6 +77,27 @@ def pytest_runtest_makereport(item, call):
                 pass
     elif report.failed:  # setup or teardown error: never cache
         _NB_CELLS[path][-1] = (False, None)
+
+
+_FIGURE_TEXT = re.compile(r"<\w*Figure size [^>]*>")
+
+
+def figure_as_text(outputs: Any) -> str:
+    """The ``<Figure size ...>`` text of a cell output that shows a figure as text, else ``""``.
+
+    A figure the kernel cannot render as an image (e.g. a ``matplotlib.figure.Figure`` made
+    outside pyplot before the inline backend registered its formatter) is displayed as its
+    ``text/plain`` repr only; the book and JupyterLab then show that text where the figure
+    should be. An output with an image beside the text is fine.
+    """
+    for out in outputs or []:
+        data = out.get("data", {}) if hasattr(out, "get") else {}
+        text = data.get("text/plain", "")
+        text = "".join(text) if isinstance(text, list) else str(text)
+        match = _FIGURE_TEXT.search(text)
+        if match and not any(k.startswith("image/") for k in data):
+            return match.group(0)
+    return ""
 
 
 def _widget_state(kernel: Any, timeout: float = 60) -> dict:

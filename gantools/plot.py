@@ -14,9 +14,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.animation import FuncAnimation
+from matplotlib.figure import Figure
 
 __all__ = ["COLORS", "VARIANT_COLORS", "use_style", "scatter_real_fake", "plot_paths",
-           "animate_paths", "contour_2d", "image_grid", "OfflineFuncAnimation"]
+           "animate_paths", "contour_2d", "image_grid", "OfflineFuncAnimation", "NotebookFigure"]
 
 COLORS: dict[str, str] = {
     "real": "#d62728",      # real data / equilibrium
@@ -316,3 +317,31 @@ class OfflineFuncAnimation(FuncAnimation):
         html = super().to_jshtml(*args, **kwargs)
         return re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">\s*', "", html)
 
+
+class NotebookFigure(Figure):
+    """A figure made outside pyplot that a notebook shows as an image when a cell returns it.
+
+    A figure made through pyplot is shown by the inline backend, which registers its image
+    formatter for :class:`matplotlib.figure.Figure` only once pyplot has created a figure. A
+    figure made directly (no global state, nothing shown on creation, as the explorers' figures
+    are) would otherwise be shown as its text ``<Figure size ...>``. This class gives it the
+    IPython image method, which renders it as the inline backend does (PNG, tight bounding
+    box, the figure's dpi); where the inline formatter is registered, that one is used instead.
+
+    Parameters
+    ----------
+    args, kwargs
+        As in :class:`matplotlib.figure.Figure` (``figsize``, ``dpi``, ...).
+    """
+
+    def _repr_png_(self) -> bytes | None:
+        """The figure as PNG bytes (IPython's rich display); ``None`` for an empty figure.
+
+        Returns
+        -------
+        bytes or None
+            The PNG file, as ``IPython.core.pylabtools.print_figure`` renders it.
+        """
+        from IPython.core.pylabtools import print_figure
+
+        return print_figure(self, "png")
