@@ -1,26 +1,77 @@
-"""Notebook conveniences: one call at the top of a notebook that seeds every generator (and may set threads)."""
+"""Notebook conveniences: one call at the top of a notebook that seeds every generator and sets torch's threads."""
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
 import torch
 
-__all__ = ["seed_all"]
+__all__ = ["THREADS", "TORCH_THREADS", "seed_all"]
+
+#: torch's own intra-op thread count, read when gantools is imported (one thread per physical
+#: core, or ``OMP_NUM_THREADS`` where it is set): what ``threads=0`` restores.
+TORCH_THREADS: int = torch.get_num_threads()
+
+
+def _threads(value: int | str | None = None) -> int:
+    """Check a thread setting: a whole number ``>= 0`` (``0`` means torch's own choice).
+
+    Parameters
+    ----------
+    value : int or str or None
+        The setting; a string (an environment variable's value) is read as an integer. ``None``
+        reads the environment variable ``GANTOOLS_THREADS``, and gives 1 where it is unset or
+        empty.
+
+    Returns
+    -------
+    int
+        The number of intra-op threads, or 0 for torch's own choice.
+
+    Raises
+    ------
+    ValueError
+        If the value is not a whole number ``>= 0``.
+    """
+    if value is None:
+        value = os.environ.get("GANTOOLS_THREADS", "").strip() or 1
+    try:
+        n = int(value)
+        ok = n >= 0 and not isinstance(value, bool) and (isinstance(value, str) or n == value)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"threads must be a whole number >= 0 (0 = torch's own choice, "
+                         f"{TORCH_THREADS} here), got {value!r}")
+    return n
+
+
+#: The thread count :func:`seed_all` sets when it is not given one: the environment variable
+#: ``GANTOOLS_THREADS`` where it is set, else 1. Change it before the first cell runs
+#: (``export GANTOOLS_THREADS=2``) or in a notebook (``gantools.utils.THREADS = 2``) before
+#: calling :func:`seed_all`; ``0`` leaves torch's own choice (:data:`TORCH_THREADS`).
+THREADS: int = _threads()
 
 
 def seed_all(seed: int = 0, *, threads: int | None = None) -> torch.Generator:
-    """Seed Python, NumPy and torch's global generators for a notebook; return a fresh generator.
+    """Seed Python, NumPy and torch's global generators for a notebook, set torch's threads, return a fresh generator.
 
     Library functions in gantools never touch global state: they take a ``seed`` or a
     ``torch.Generator``. This helper is for the top of a notebook, where network
-    initialisation uses torch's global generator. It can also set torch's intra-op thread
-    count; by default it leaves torch's own choice (one thread per physical core). The book's
-    seeds train side by side as batched matrix products, which torch shares out over the cores:
-    on the 2-core CPU two threads ran the notebooks in 317 s against 371 s on one. Parts I-III
-    print the same numbers on one thread as on two (their batched products are split by member,
-    never inside one sum); Part IV's digit models differ in the last bits, which moves a few of
-    its numbers (one seed's class count, a rank correlation) within what its claims allow.
+    initialisation uses torch's global generator, and it sets torch's intra-op thread count.
+
+    **Thread policy.** Every notebook runs on one thread unless the reader asks for more
+    (:data:`THREADS`, the environment variable ``GANTOOLS_THREADS``, or ``threads=``). torch's
+    own choice, one thread per physical core, wins little on a machine with nothing else to do,
+    and loses a lot on a busy one: threads that wait on each other stall whenever another
+    process holds a core, so a notebook run beside a second torch process (a second notebook
+    open in JupyterLab, a test suite run in parallel, a shared CI machine) slows many times over,
+    while a one-thread notebook shares the cores and slows little. Parts I-III print the same
+    numbers on one thread as on more (their batched products are split by member, never inside
+    one sum; ``tests/test_utils.py`` checks a small batched run of each); Part IV's digit models
+    may differ in the last bits, which moves a few of its numbers (one seed's class count, a
+    rank correlation) within what its claims allow.
 
     Parameters
     ----------
@@ -28,19 +79,25 @@ def seed_all(seed: int = 0, *, threads: int | None = None) -> torch.Generator:
         Seed of :mod:`random`, :mod:`numpy.random`, torch's global generator and the
         returned generator.
     threads : int or None
-        Passed to :func:`torch.set_num_threads`; ``None`` (default) leaves the thread count
-        unchanged. The benchmark scripts use 1, so that their stored CPU times are per core.
+        Intra-op threads for :func:`torch.set_num_threads`: a whole number ``>= 1``, or ``0`` for
+        torch's own choice (:data:`TORCH_THREADS`). ``None`` (default) uses :data:`THREADS`
+        (1 unless changed).
 
     Returns
     -------
     torch.Generator
         A new generator seeded with ``seed``, for the notebook's own draws.
+
+    Raises
+    ------
+    ValueError
+        If ``threads`` (or :data:`THREADS`) is not a whole number ``>= 0``.
     """
+    n = _threads(THREADS if threads is None else threads)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    if threads is not None:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(n or TORCH_THREADS)
     g = torch.Generator()
     g.manual_seed(seed)
     return g
