@@ -16,6 +16,9 @@ off by flags. A page fails when
 * a local link does not resolve to an existing file (and, with a ``#fragment``, to an element
   with that id in the target page).
 
+And no page shows a figure as its text ``<Figure size ...>`` instead of an image (read from the
+HTML files, without the browser).
+
 Run it after a build::
 
     jupyter-book build . && pytest tests/test_rendered_book.py
@@ -316,3 +319,20 @@ def test_page_renders(page, server, browser):
 
     secs = time.perf_counter() - t0
     assert not problems, f"{page} ({secs:.1f} s):\n  " + "\n  ".join(problems)
+
+
+_FIGURE_TEXT = re.compile(r"&lt;\w*Figure size [^&]*&gt;|<\w*Figure size [^>]*>")
+
+
+@pytest.mark.parametrize("page", PAGES or ["<no build>"])
+def test_no_figure_shown_as_text(page):
+    """No page shows a figure as its text ``<Figure size ...>`` where the image should be.
+
+    A figure the kernel could not render as an image (see ``gantools.plot.NotebookFigure``) is
+    stored as its ``text/plain`` repr, and the page prints that text.
+    """
+    if not PAGES:
+        _skip_or_fail(f"no built book at {HTML} (run `jupyter-book build .` first)")
+    html = (HTML / page).read_text(errors="replace")
+    found = sorted(set(m.group(0) for m in _FIGURE_TEXT.finditer(html)))
+    assert not found, f"{page} shows {len(found)} figure(s) as text: {found[:3]}"
