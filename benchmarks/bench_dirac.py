@@ -8,12 +8,15 @@ For every variant, 1,000 random starting points (phi0, theta0) in [-1, 1]^4, wit
   right-hand side, as the source post's plotting code did, at the **loosest** tolerance
   (rtol in 1e-3, 1e-4, ..., 1e-10, atol = rtol / 100) whose final states all agree with the
   reference to 1e-4.
-* gantools' contestant is one batched ``dirac.simulate`` call (RK4, ``field="closed"``) at the
-  **largest** step dt in (0.1, 0.05, 0.02, 0.01, 0.005) that agrees with the reference to 1e-4.
+* gantools' contestant is one batched ``dirac.simulate`` call with **default arguments** (RK4,
+  the hand-written field) at the **largest** step dt in (0.1, 0.05, 0.02, 0.01, 0.005) that agrees
+  with the reference to 1e-4.
 
 Prints one row per variant: the chosen tolerance and step, both wall-clock times for 1,000
 trajectories, the speed-up per trajectory and the largest difference from the reference; the
-autograd field's time at the same step is shown for comparison. Both contestants run on one core.
+autograd field's time at the same step (``field="autograd"``) is shown for comparison. Both
+contestants run on one core. The last lines give the smallest speed-up and its ratio to the goal
+(20x per trajectory).
 
 Run:  python benchmarks/bench_dirac.py [--n 1000] [--t-end 10]
 """
@@ -30,6 +33,7 @@ from scipy.special import expit
 from gantools import dirac
 
 TOL = 1e-4
+GOAL = 20.0  # speed-up per trajectory that the default dirac.simulate must reach
 CASES = [dirac.DiracGAN("vanilla"), dirac.DiracGAN("saturating"), dirac.DiracGAN("wgan"),
          dirac.DiracGAN("wgan_gp", c=0.0), dirac.DiracGAN("wgan_gp", c=1.0), dirac.DiracGAN("gan_qp")]
 
@@ -88,21 +92,24 @@ def main() -> None:
                 break
         for dt in (0.1, 0.05, 0.02, 0.01, 0.005):
             t0 = time.perf_counter()
-            tr = m.simulate(y0[:, :2], y0[:, 2:], t_end=args.t_end, dt=dt, save_every=10**9, field="closed")
+            tr = m.simulate(y0[:, :2], y0[:, 2:], t_end=args.t_end, dt=dt, save_every=10**9)  # default arguments
             tg = time.perf_counter() - t0
             ours = np.concatenate([tr.phi[-1].numpy(), tr.theta[-1].numpy()], axis=1)
             diff = float(np.abs(ours - ref).max())
             if diff < TOL:
                 break
         t0 = time.perf_counter()
-        m.simulate(y0[:, :2], y0[:, 2:], t_end=args.t_end, dt=dt, save_every=10**9)
+        m.simulate(y0[:, :2], y0[:, 2:], t_end=args.t_end, dt=dt, save_every=10**9, field="autograd")
         ta = time.perf_counter() - t0
         rows.append((m.label(), rtol, ts, dt, tg, ta, diff))
         print(f"{m.label():<24}{rtol:>11.0e}{ts:9.2f}{dt:7.3f}{tg:11.3f}{ta:11.3f}{ts / tg:9.1f}x{diff:11.1e}")
     tot_s, tot_g = sum(r[2] for r in rows), sum(r[4] for r in rows)
     print(f"{'all':<24}{'':>11}{tot_s:9.2f}{'':>7}{tot_g:11.3f}{sum(r[5] for r in rows):11.3f}{tot_s / tot_g:9.1f}x"
           f"{max(r[6] for r in rows):11.1e}")
-    print("every variant >= 20x faster per trajectory:", "yes" if min(r[2] / r[4] for r in rows) >= 20 else "NO")
+    worst = min(r[2] / r[4] for r in rows)
+    print(f"smallest speed-up per trajectory (default dirac.simulate vs one-at-a-time solve_ivp): {worst:.1f}x; "
+          f"goal {GOAL:g}x; ratio to the goal {worst / GOAL:.2f}")
+    print(f"every variant >= {GOAL:g}x faster per trajectory:", "yes" if worst >= GOAL else "NO")
 
 
 if __name__ == "__main__":

@@ -19,9 +19,17 @@ The variants, their losses and their default hyper-parameters are defined once, 
 the Dirac GAN of Mescheder et al. The real point contributes :math:`-\log\sigma(D(0))=\log 2`, a
 constant. An optional ``l2`` adds :math:`\tfrac{l_2}{2}\lVert\phi\rVert^2` to :math:`\ell_D`.
 
+Two more remedies of Mescheder et al. are fields of the same object: **instance noise**
+(``noise`` :math:`=\sigma`: real and fake points blurred by :math:`\mathcal N(0,\sigma^2I)`, for the
+logistic losses; the expectations are taken by Gauss--Hermite quadrature) and **consensus
+optimisation** (``consensus`` :math:`=\gamma`: the field :math:`v-\gamma\nabla\tfrac12\lVert v\rVert^2`).
+
 :func:`vector_field` differentiates these losses with autograd; :func:`closed_form_field`
 writes out the result by hand, as the source post does, so that the two can be compared;
-:func:`jacobian` linearises the flow at the equilibrium. :func:`integrate` is the book's one
+:func:`simulate` uses the hand-written field unless asked for autograd (``field="autograd"``),
+or where a model has none (instance noise, consensus optimisation).
+:func:`jacobian` linearises the flow at the equilibrium and :func:`equilibrium_eigenvalues`
+gives its eigenvalues derived by hand. :func:`integrate` is the book's one
 Dirac GAN integrator (RK4, Euler, simultaneous and alternating gradient descent) for any field
 on any state that supports ``+`` and scalar ``*``: :func:`simulate` runs it on this module's
 fields, :func:`gantools.twotimescale.simulate_dirac` on the two-time-scale field and the
@@ -30,6 +38,7 @@ learning-rate thresholds) lives in :mod:`gantools.dirac_gd`, which builds on thi
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -37,7 +46,6 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from scipy.special import expit
-from torch.func import grad
 
 from ._validate import as_tensor, check_finite, check_name, check_positive
 from .errors import DivergenceError
@@ -45,7 +53,7 @@ from .errors import DivergenceError
 __all__ = [
     "VARIANTS", "VARIANT_TABLE", "Variant", "DEFAULT_HPARAMS", "METHODS", "FIELDS", "PHI0", "THETA0",
     "DiracGAN", "Trajectory", "losses", "vector_field", "field_from_losses", "closed_form_field", "jacobian",
-    "jacobian_eigenvalues", "integrate", "simulate",
+    "jacobian_eigenvalues", "equilibrium_eigenvalues", "integrate", "simulate",
     "angular_momentum", "angular_momentum_matrix", "squared_norm", "wgan_invariant", "ema", "ema_gain",
     "END_STATES", "EndState", "end_state", "envelope_growth", "variant_table_markdown",
 ]
@@ -95,8 +103,14 @@ DEFAULT_HPARAMS: dict[str, dict[str, float]] = {k: dict(v.defaults) for k, v in 
 METHODS: tuple[str, ...] = ("rk4", "euler", "sim_gd", "alt_gd")
 """Integrators accepted by :func:`simulate`: two ODE solvers and two gradient-descent schemes."""
 
-FIELDS: tuple[str, ...] = ("autograd", "closed")
-"""How :func:`simulate` evaluates the velocity: by autograd of the losses, or the hand-written form."""
+FIELDS: tuple[str, ...] = ("closed", "autograd")
+"""How :func:`simulate` evaluates the velocity: the hand-written form (the default where a model has
+one), or autograd of the losses."""
+
+NOISE_VARIANTS: tuple[str, ...] = ("vanilla", "saturating")
+"""The variants that take instance noise (for the linear critics of the others the blur averages out)."""
+
+_GH_NODES = 12  # Gauss--Hermite nodes per dimension for the instance-noise expectations
 
 PHI0: tuple[float, float] = (0.1, 0.2)
 """The source post's starting discriminator :math:`\\phi_0`."""
@@ -136,6 +150,13 @@ class DiracGAN:
         Penalty centre :math:`c\ge0` (``wgan_gp`` only; default 0).
     l2 : float
         Weight :math:`l_2\ge0` of :math:`\tfrac{l_2}{2}\lVert\phi\rVert^2` added to :math:`\ell_D`.
+    noise : float
+        Instance noise :math:`\sigma\ge0` (``vanilla``, ``saturating`` only): both losses are
+        averaged over real points :math:`\varepsilon_r` and fake points :math:`\theta+\varepsilon_f`,
+        :math:`\varepsilon\sim\mathcal N(0,\sigma^2I)` (Mescheder et al. 2018, Sec. 3).
+    consensus : float
+        Consensus optimisation weight :math:`\gamma\ge0` (Mescheder et al. 2017): the field becomes
+        :math:`v-\gamma\nabla_{(\phi,\theta)}\tfrac12\lVert v\rVert^2`.
 
     Raises
     ------
@@ -153,6 +174,8 @@ class DiracGAN:
     lam: float | None = None
     c: float | None = None
     l2: float = 0.0
+    noise: float = 0.0
+    consensus: float = 0.0
 
     def __post_init__(self) -> None:
         check_name(self.variant, VARIANTS, "Dirac GAN variant")
@@ -166,7 +189,11 @@ class DiracGAN:
                 continue
             value = takes[key] if value is None else value
             object.__setattr__(self, key, check_positive(value, key, allow_zero=(key == "c")))
-        object.__setattr__(self, "l2", check_positive(self.l2, "l2", allow_zero=True))
+        for key in ("l2", "noise", "consensus"):
+            object.__setattr__(self, key, check_positive(getattr(self, key), key, allow_zero=True))
+        if self.noise > 0 and self.variant not in NOISE_VARIANTS:
+            raise ValueError(f"instance noise is defined for the variants {list(NOISE_VARIANTS)}, not {self.variant!r} "
+                             "(its critic is linear in x, so blurring the points changes no expectation)")
 
     @classmethod
     def from_kwargs(cls, variant: str, **hparams: float | None) -> "DiracGAN":
@@ -177,26 +204,33 @@ class DiracGAN:
         variant : str
             One of :data:`VARIANTS`.
         **hparams : float
-            ``lam``, ``c``, ``l2``; a value ``None`` means the default.
+            ``lam``, ``c``, ``l2``, ``noise``, ``consensus``; a value ``None`` means the default.
 
         Returns
         -------
         DiracGAN
         """
-        unknown = set(hparams) - {"lam", "c", "l2"}
+        unknown = set(hparams) - {"lam", "c"} - set(_MODIFIERS)
         if unknown:
             check_name(variant, VARIANTS, "Dirac GAN variant")
             raise ValueError(f"unknown hyper-parameter(s) {sorted(unknown)} for variant {variant!r}; "
-                             f"expected a subset of {sorted(set(VARIANT_TABLE[variant].defaults) | {'l2'})}")
-        l2 = hparams.get("l2")
-        return cls(variant, lam=hparams.get("lam"), c=hparams.get("c"), l2=0.0 if l2 is None else l2)
+                             f"expected a subset of {sorted(set(VARIANT_TABLE[variant].defaults) | set(_MODIFIERS))}")
+        mods = {k: (0.0 if hparams.get(k) is None else hparams[k]) for k in _MODIFIERS}
+        return cls(variant, lam=hparams.get("lam"), c=hparams.get("c"), **mods)
 
     @property
     def hparams(self) -> dict[str, float]:
-        """The hyper-parameters the variant uses, and ``l2`` (a fresh dict)."""
+        """The hyper-parameters the variant uses, ``l2``, and ``noise``, ``consensus`` where set (a fresh dict)."""
         out = {k: getattr(self, k) for k in VARIANT_TABLE[self.variant].defaults}
         out["l2"] = self.l2
+        out.update({k: getattr(self, k) for k in ("noise", "consensus") if getattr(self, k) > 0})
         return out
+
+    @property
+    def has_closed_form(self) -> bool:
+        """Whether :meth:`closed_field` exists: every variant, with or without L2, but not with
+        instance noise or consensus optimisation (those fields come from autograd only)."""
+        return self.noise == 0 and self.consensus == 0
 
     @property
     def smooth_at_origin(self) -> bool:
@@ -210,7 +244,7 @@ class DiracGAN:
         -------
         str
         """
-        extra = [f"{k}={v:g}" for k, v in self.hparams.items() if not (k == "l2" and v == 0)]
+        extra = [f"{k}={v:g}" for k, v in self.hparams.items() if not (k in _MODIFIERS and v == 0)]
         return self.variant + (", " + ", ".join(extra) if extra else "")
 
     # thin methods over the module functions -------------------------------------------------
@@ -242,6 +276,9 @@ class DiracGAN:
         """
         p, t = _state(phi, theta)
         self._check_state(p)
+        if not self.has_closed_form:
+            raise ValueError(f"{self.label()} has no hand-written field (instance noise and consensus optimisation "
+                             "come from autograd only); use field() / vector_field")
         dp, dt = _closed_np(self)(p.numpy(), t.numpy())
         return torch.from_numpy(np.asarray(dp, dtype=np.float64)), torch.from_numpy(np.asarray(dt, dtype=np.float64))
 
@@ -264,6 +301,9 @@ class DiracGAN:
         if self.variant == "wgan" and bool((p.abs().sum(-1) == 0).any()):
             raise ValueError("the WGAN Dirac field is undefined at phi = 0 (D = phi.x/|phi|); "
                              "start from a non-zero phi")
+
+
+_MODIFIERS: tuple[str, ...] = ("l2", "noise", "consensus")
 
 
 def _model(variant: str | DiracGAN, hparams: dict[str, Any]) -> DiracGAN:
@@ -291,6 +331,14 @@ def _state(phi: Any, theta: Any) -> tuple[torch.Tensor, torch.Tensor]:
     if p.shape != t.shape:
         raise ValueError(f"phi and theta must have the same shape (..., d), got {tuple(p.shape)} and {tuple(t.shape)}")
     return p, t
+
+
+@functools.lru_cache(maxsize=8)
+def _noise_nodes(d: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tensor-product Gauss--Hermite nodes and weights for N(0, I_d) (12 per dimension)."""
+    from .twotimescale import gauss_hermite  # local: twotimescale imports this module
+
+    return gauss_hermite(_GH_NODES, d)
 
 
 # --------------------------------------------------------------------------- losses and fields
@@ -321,7 +369,14 @@ def _losses(m: DiracGAN, phi: torch.Tensor, theta: torch.Tensor) -> tuple[torch.
     """:func:`losses` for a validated model (no checks: the simulation's inner loop)."""
     s = (theta * phi).sum(-1)  # D(theta) = theta . phi
     v = m.variant
-    if v in ("vanilla", "saturating"):
+    if m.noise > 0:  # E over eps_r, eps_f ~ N(0, sigma^2 I): D(eps_r) = sigma phi.u_r, D(theta + eps_f) = s + sigma phi.u_f
+        u, w = _noise_nodes(phi.shape[-1])
+        e = m.noise * (phi[..., None, :] * u).sum(-1)          # (..., K), linear in phi: smooth at phi = 0
+        sk = s[..., None] + e
+        sp = torch.nn.functional.softplus
+        ld = (w * (sp(-e) + sp(sk))).sum(-1)
+        lg = (w * sp(-sk)).sum(-1) if v == "vanilla" else -(w * sp(sk)).sum(-1)
+    elif v in ("vanilla", "saturating"):
         ld = torch.nn.functional.softplus(s) + math.log(2.0)
         lg = torch.nn.functional.softplus(-s) if v == "vanilla" else -torch.nn.functional.softplus(s)
     elif v == "wgan":
@@ -341,7 +396,8 @@ def _losses(m: DiracGAN, phi: torch.Tensor, theta: torch.Tensor) -> tuple[torch.
 
 
 def vector_field(variant: str | DiracGAN, phi: Any, theta: Any, *, lam: float | None = None,
-                 c: float | None = None, l2: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+                 c: float | None = None, l2: float = 0.0, noise: float = 0.0, consensus: float = 0.0
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Gradient-flow velocity :math:`(\dot\phi, \dot\theta)` of a Dirac GAN, derived by autograd.
 
     .. math::
@@ -362,52 +418,49 @@ def vector_field(variant: str | DiracGAN, phi: Any, theta: Any, *, lam: float | 
         :data:`VARIANT_TABLE`. Giving one to a variant that does not take it raises.
     l2 : float
         Weight of :math:`\tfrac{l_2}{2}\lVert\phi\rVert^2` added to the discriminator's loss.
+    noise, consensus : float
+        Instance noise :math:`\sigma` and consensus weight :math:`\gamma` (see :class:`DiracGAN`).
 
     Returns
     -------
     (torch.Tensor, torch.Tensor), each float64 of shape (..., d)
         :math:`\dot\phi` and :math:`\dot\theta`.
     """
-    m = _model(variant, _given(lam=lam, c=c, l2=l2))
+    m = _model(variant, _given(lam=lam, c=c, l2=l2, noise=noise, consensus=consensus))
     return m.field(phi, theta)
 
 
 def _given(**kw: float | None) -> dict[str, float]:
-    out = {k: v for k, v in kw.items() if v is not None}
-    if out.get("l2", 0.0) == 0.0:
-        out.pop("l2", None)
-    return out
+    return {k: v for k, v in kw.items() if v is not None and not (k in _MODIFIERS and v == 0.0)}
+
+
+def _velocity(m: DiracGAN, p: torch.Tensor, t: torch.Tensor, *, create_graph: bool
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The autograd field at leaf tensors ``p``, ``t`` that require grad.
+
+    One forward pass through both losses, then ``torch.autograd.grad`` for each player; with
+    consensus optimisation, :math:`v-\gamma\nabla\tfrac12\lVert v\rVert^2` by one more backward pass
+    through the (kept) graph of :math:`v`. Each state's field depends only on that state, so
+    gradients of batch sums are per-state gradients.
+    """
+    ld, lg = _losses(m, p, t)
+    keep = create_graph or m.consensus > 0
+    (g_phi,) = torch.autograd.grad(ld.sum(), p, create_graph=keep, retain_graph=True)
+    (g_theta,) = torch.autograd.grad(lg.sum(), t, create_graph=keep)
+    if m.consensus > 0:
+        half_sq = 0.5 * ((g_phi * g_phi).sum() + (g_theta * g_theta).sum())
+        c_phi, c_theta = torch.autograd.grad(half_sq, (p, t), create_graph=create_graph)
+        return -g_phi - m.consensus * c_phi, -g_theta - m.consensus * c_theta
+    return -g_phi, -g_theta
 
 
 def _field(m: DiracGAN) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """The autograd field as a function of (phi, theta) tensors, hyper-parameters fixed.
-
-    One forward pass through both losses, then ``torch.autograd.grad`` for each player.
-    """
+    """The autograd field as a function of (phi, theta) tensors, hyper-parameters fixed."""
     def f(p: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.enable_grad():
-            p = p.detach().requires_grad_(True)
-            t = t.detach().requires_grad_(True)
-            ld, lg = _losses(m, p, t)
-            (g_phi,) = torch.autograd.grad(ld.sum(), p, retain_graph=True)
-            (g_theta,) = torch.autograd.grad(lg.sum(), t)
-        return -g_phi, -g_theta
-
-    return f
-
-
-def _field_func(m: DiracGAN) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """The same field through :func:`torch.func.grad`, composable with ``jacfwd`` (Jacobians)."""
-    def ld(p, t):
-        return _losses(m, p, t)[0].sum()
-
-    def lg(t, p):
-        return _losses(m, p, t)[1].sum()
-
-    g_phi, g_theta = grad(ld), grad(lg)
-
-    def f(p: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return -g_phi(p, t), -g_theta(t, p)
+            dp, dt = _velocity(m, p.detach().requires_grad_(True), t.detach().requires_grad_(True),
+                               create_graph=False)
+        return dp.detach(), dt.detach()
 
     return f
 
@@ -529,10 +582,7 @@ def _graph_field(m: DiracGAN) -> Callable[[torch.Tensor, torch.Tensor], tuple[to
             # p already depends on t (the alternating step)
             p = p.clone() if p.requires_grad else p.detach().requires_grad_(True)
             t = t.clone() if t.requires_grad else t.detach().requires_grad_(True)
-            ld, lg = _losses(m, p, t)
-            (g_phi,) = torch.autograd.grad(ld.sum(), p, create_graph=True)
-            (g_theta,) = torch.autograd.grad(lg.sum(), t, create_graph=True)
-        return -g_phi, -g_theta
+            return _velocity(m, p, t, create_graph=True)
 
     return f
 
@@ -598,6 +648,57 @@ def jacobian_eigenvalues(variant: str | DiracGAN, *, dim: int = 2, **hparams: fl
     ev = torch.linalg.eigvals(jacobian(variant, dim=dim, **hparams))
     order = sorted(range(len(ev)), key=lambda i: (round(float(ev[i].real), 12), float(ev[i].imag)))
     return ev[order]
+
+
+def equilibrium_eigenvalues(variant: str | DiracGAN, *, dim: int = 2, **hparams: float) -> torch.Tensor:
+    r"""The eigenvalues of :func:`jacobian`, derived by hand.
+
+    Per coordinate the linearised flow is :math:`\dot\phi=-\delta\phi-\beta\theta`,
+    :math:`\dot\theta=\beta\phi`, i.e. :math:`J_1=\begin{pmatrix}-\delta&-\beta\\ \beta&0\end{pmatrix}`, with
+
+    - vanilla, saturating: :math:`\beta=\tfrac12` (:math:`\sigma(s)=\tfrac12+O(s)`),
+      :math:`\delta=l_2+\sigma^2/2` (instance noise :math:`\sigma`: each blurred point adds
+      :math:`\sigma^2\lVert\phi\rVert^2/8` to :math:`\ell_D`);
+    - wgan_gp (c = 0): :math:`\beta=1`, :math:`\delta=2\lambda+l_2`;
+    - gan_qp: :math:`\beta=1`, :math:`\delta=l_2` (the quadratic term is of second order).
+
+    Consensus optimisation replaces :math:`J_1` by :math:`J_1-\gamma J_1^\top J_1` (the Jacobian of
+    :math:`\nabla\tfrac12\lVert v\rVert^2=J^\top v` at :math:`v=0`). The eigenvalues of
+    :math:`M=\begin{pmatrix}a&b\\c&e\end{pmatrix}` are :math:`\tfrac{a+e}2\pm\sqrt{(\tfrac{a-e}2)^2+bc}`;
+    without consensus, :math:`\nu=-\tfrac\delta2\pm\sqrt{\tfrac{\delta^2}4-\beta^2}`, and with it and
+    :math:`\delta=0`, :math:`\nu=-\gamma\beta^2\pm i\beta`.
+
+    Parameters
+    ----------
+    variant, dim, **hparams
+        As in :func:`jacobian`.
+
+    Returns
+    -------
+    torch.Tensor, shape (2 d,), complex
+        Each of the two eigenvalues ``dim`` times, sorted as :func:`jacobian_eigenvalues` sorts.
+
+    Raises
+    ------
+    ValueError
+        Where the field is not differentiable at the origin.
+    """
+    m = _model(variant, hparams)
+    dim = _dim(dim)
+    _require_smooth(m)
+    if m.variant in ("vanilla", "saturating"):
+        beta, delta = 0.5, m.l2 + m.noise**2 / 2
+    elif m.variant == "wgan_gp":
+        beta, delta = 1.0, 2 * m.lam + m.l2
+    else:
+        beta, delta = 1.0, m.l2
+    j1 = np.array([[-delta, -beta], [beta, 0.0]])
+    j1 = j1 - m.consensus * j1.T @ j1
+    (a, b), (c, e) = j1
+    root = np.sqrt(complex(((a - e) / 2) ** 2 + b * c))
+    ev = [complex((a + e) / 2) + root, complex((a + e) / 2) - root] * dim
+    ev.sort(key=lambda z: (round(z.real, 12), z.imag))
+    return torch.tensor(ev, dtype=torch.complex128)
 
 
 # --------------------------------------------------------------------------- simulation
@@ -714,7 +815,7 @@ class Trajectory:
 
 
 def simulate(variant: str | DiracGAN, phi0: Any, theta0: Any, *, t_end: float, dt: float, method: str = "rk4",
-             save_every: int = 1, field: str = "autograd", **hparams: float) -> Trajectory:
+             save_every: int = 1, field: str | None = None, **hparams: float) -> Trajectory:
     r"""Integrate a Dirac GAN from ``(phi0, theta0)`` to ``t_end``.
 
     The steps are those of :func:`integrate` on this variant's field, all starts at once.
@@ -742,11 +843,14 @@ def simulate(variant: str | DiracGAN, phi0: Any, theta0: Any, *, t_end: float, d
         One of :data:`METHODS`.
     save_every : int
         Store every ``save_every``-th step (and the last).
-    field : str
-        ``"autograd"`` (differentiate the losses) or ``"closed"`` (the hand-written field in NumPy,
-        equal to rounding error and about 10x faster; use it for long runs).
+    field : str, optional
+        ``"closed"`` (the hand-written field in NumPy, :func:`closed_form_field`) or ``"autograd"``
+        (differentiate the losses, :func:`vector_field`); the two agree to rounding error. The
+        default is ``"closed"`` where the model has a hand-written field
+        (:attr:`DiracGAN.has_closed_form`) and ``"autograd"`` where it has not (instance noise,
+        consensus optimisation); asking for ``"closed"`` there raises.
     **hparams : float
-        ``lam``, ``c``, ``l2`` when ``variant`` is a name.
+        ``lam``, ``c``, ``l2``, ``noise``, ``consensus`` when ``variant`` is a name.
 
     Returns
     -------
@@ -763,9 +867,14 @@ def simulate(variant: str | DiracGAN, phi0: Any, theta0: Any, *, t_end: float, d
 
 
 def _simulate(m: DiracGAN, phi0: Any, theta0: Any, *, t_end: float, dt: float, method: str = "rk4",
-              save_every: int = 1, field: str = "autograd") -> Trajectory:
+              save_every: int = 1, field: str | None = None) -> Trajectory:
     check_name(method, METHODS, "integration method")
+    if field is None:
+        field = "closed" if m.has_closed_form else "autograd"
     check_name(field, FIELDS, "field evaluation")
+    if field == "closed" and not m.has_closed_form:
+        raise ValueError(f"{m.label()} has no hand-written field (instance noise and consensus optimisation "
+                         "come from autograd only); use field='autograd' or leave field unset")
     dt = check_positive(dt, "dt")
     t_end = check_positive(t_end, "t_end")
     if isinstance(save_every, bool) or not isinstance(save_every, int) or save_every < 1:
