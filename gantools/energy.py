@@ -31,7 +31,8 @@ __all__ = ["NEGATIVE_PHASES", "ENTROPY_TREATMENTS", "mixture_energy", "sample_mi
            "log_partition", "exact_nll", "grid_density", "grid_sample", "phase_gradients", "EnergyFit",
            "fit_energy", "Treatment", "EnGANRun", "train_engan", "engan_balance", "engan_mode_stats",
            "latent_log_density", "log_abs_det_jacobian", "PAPER_SCALE", "AblationRow", "ABLATION_ROWS",
-           "AblationResult", "run_ablation", "ENTROPY_WEIGHTS", "ENTROPY_REGIMES", "entropy_arms"]
+           "AblationResult", "run_ablation", "ENTROPY_WEIGHTS", "ENTROPY_REGIMES", "entropy_arms", "KUMAR_JSD",
+           "kumar_jsd_arms"]
 
 Energy = Callable[[torch.Tensor], torch.Tensor]
 
@@ -402,6 +403,10 @@ class Treatment:
         Linear learning-rate decay to zero over the arm's ``steps``.
     lr_u, lr_g : float or None
         Adam learning rates of the energy and of the generator.
+    lr_aux : float or None
+        The auxiliary network's own Adam learning rate, constant (no decay). ``None``: the
+        auxiliary network (encoder or statistics network) steps with the generator's learning
+        rate and schedule, as one optimiser over both would.
     """
 
     entropy: str = "none"
@@ -413,6 +418,7 @@ class Treatment:
     decay: bool | None = None
     lr_u: float | None = None
     lr_g: float | None = None
+    lr_aux: float | None = None
 
     @property
     def label(self) -> str:
@@ -524,10 +530,16 @@ class _Members:
     w_info: torch.Tensor
     w_jsd: torch.Tensor
     is_jsd: list[bool]
+    lr_aux: torch.Tensor
+    own_aux: torch.Tensor
 
     def lr_scale(self, step: int) -> torch.Tensor:
         """Learning-rate factor of generator step ``step``: :math:`1 - t/S` with decay, else 1."""
         return torch.where(self.decay, 1 - step / self.steps.float(), torch.ones_like(self.lr_u))
+
+    def aux_lr(self, lr_g: torch.Tensor) -> torch.Tensor:
+        """The auxiliary networks' learning rates: their own (constant) where set, else ``lr_g``."""
+        return torch.where(self.own_aux, self.lr_aux, lr_g)
 
 
 def _resolve_members(arms: list[Treatment], seeds: Sequence[int], defaults: dict, device) -> _Members:
@@ -552,7 +564,10 @@ def _resolve_members(arms: list[Treatment], seeds: Sequence[int], defaults: dict
         lr_u=column("lr_u", check_positive), lr_g=column("lr_g", check_positive),
         w_info=torch.tensor([weight(a, "infogan") for a, _ in members], device=device),
         w_jsd=torch.tensor([weight(a, "jsd") for a, _ in members], device=device),
-        is_jsd=[a.entropy == "jsd" for a, _ in members])
+        is_jsd=[a.entropy == "jsd" for a, _ in members],
+        lr_aux=torch.tensor([1.0 if a.lr_aux is None else check_positive(a.lr_aux, "lr_aux") for a, _ in members],
+                            device=device),
+        own_aux=torch.tensor([a.lr_aux is not None for a, _ in members], dtype=torch.bool, device=device))
 
 
 def _draw(streams: MemberStreams, on: torch.Tensor, fn: Callable[[torch.Generator], torch.Tensor],
@@ -606,10 +621,15 @@ def _entropy_terms(aux: EnsembleMLP, xg: torch.Tensor, z: torch.Tensor, streams:
 
 
 def _generator_step(U: EnsembleMLP, G: EnsembleMLP, aux: EnsembleMLP | None, opt: MemberOptimizer,
-                    streams: MemberStreams, mem: _Members, on: torch.Tensor, lr: torch.Tensor, batch: int,
-                    z_dim: int, fixed_energy: Energy | None, where: str) -> tuple[torch.Tensor, torch.Tensor]:
+                    opt_aux: MemberOptimizer | None, streams: MemberStreams, mem: _Members, on: torch.Tensor,
+                    lr: torch.Tensor, batch: int, z_dim: int, fixed_energy: Energy | None,
+                    where: str) -> tuple[torch.Tensor, torch.Tensor]:
     r"""One Adam step of every active member's generator (and auxiliary net) on
-    :math:`\mathbb E_z U(G(z)) - \hat H`; returns the per-member losses and the generated batch."""
+    :math:`\mathbb E_z U(G(z)) - \hat H`; returns the per-member losses and the generated batch.
+
+    Adam is elementwise, so the generator's and the auxiliary network's optimisers stepping at the
+    same rate are one optimiser over both; an arm with ``lr_aux`` gives the auxiliary one its own.
+    """
     z = _draw(streams, on, lambda g: torch.randn(batch, z_dim, generator=g), (batch, z_dim))
     xg = G(z)
     if fixed_energy is None:
@@ -619,7 +639,11 @@ def _generator_step(U: EnsembleMLP, G: EnsembleMLP, aux: EnsembleMLP | None, opt
     if aux is not None:
         loss = loss + _entropy_terms(aux, xg, z, streams, mem, on)
     _finite(loss.detach(), f"the generator loss at {where}")
-    opt.step(torch.autograd.grad(loss.sum(), opt.params), active=on, lr=lr)
+    params = opt.params + (opt_aux.params if opt_aux is not None else [])
+    grads = torch.autograd.grad(loss.sum(), params)
+    opt.step(grads[:len(opt.params)], active=on, lr=lr)
+    if opt_aux is not None:
+        opt_aux.step(grads[len(opt.params):], active=on, lr=mem.aux_lr(lr))
     return loss.detach(), xg.detach()
 
 
@@ -633,8 +657,9 @@ def _networks(mem: _Members, z_dim: int, arch: dict, device) -> tuple[EnsembleML
     U = EnsembleMLP(M, 2, 1, seeds=[1000 + k for k in s], hidden=h, depth=d, act=a, device=device)
     G = EnsembleMLP(M, z_dim, 2, seeds=[2000 + k for k in s], hidden=arch["g_hidden"] or h,
                     depth=arch["g_depth"], act=arch["g_act"], device=device)
-    aux = (EnsembleMLP(M, 2 + z_dim, z_dim + 1, seeds=[3000 + k for k in s], hidden=h, depth=d, act=a,
-                       device=device) if any(x.entropy != "none" for x in mem.arms) else None)
+    aux = (EnsembleMLP(M, 2 + z_dim, z_dim + 1, seeds=[3000 + k for k in s], hidden=arch["aux_hidden"] or h,
+                       depth=arch["aux_depth"] or d, act=a, device=device)
+           if any(x.entropy != "none" for x in mem.arms) else None)
     return U, G, aux
 
 
@@ -663,6 +688,8 @@ def train_engan(
     log_every: int = 100,
     fixed_energy: Energy | None = None,
     device: torch.device | str | None = None,
+    aux_hidden: int | None = None,
+    aux_depth: int | None = None,
 ) -> EnGANRun:
     r"""Train energies and generators for several entropy treatments and seeds at once.
 
@@ -687,6 +714,10 @@ def train_engan(
     * ``"jsd"``: :math:`\lambda_2\,\hat I_{\mathrm{JSD}}` of
       :func:`gantools.entropy.jsd_mi_lower_bound`, with a statistics network :math:`T(x, z)`
       trained to maximise it; negatives pair :math:`G(z)` with a shuffled :math:`z`.
+
+    The auxiliary network (encoder or statistics network; ``aux_hidden`` x ``aux_depth``) steps
+    with the generator's Adam, learning rate and schedule, unless an arm sets ``lr_aux``: then it has
+    its own Adam at that constant rate (Kumar et al.'s estimator, :data:`KUMAR_JSD`).
 
     With ``decay`` both learning rates at generator step :math:`t` of :math:`S` are
     :math:`\mathrm{lr}\,(1 - t/S)`.
@@ -740,6 +771,9 @@ def train_engan(
     device : torch.device or str, optional
         Where the networks train (CPU by default); the random draws are made on the CPU, so a
         seed names the same data and latents on every device.
+    aux_hidden, aux_depth : int or None
+        Width and hidden layers of the auxiliary network (``None``: ``hidden``, ``depth``);
+        :data:`KUMAR_JSD` gives Kumar et al.'s statistics network.
 
     Returns
     -------
@@ -759,11 +793,16 @@ def train_engan(
     mem = _resolve_members(arms, [int(s) for s in seeds], dict(
         steps=steps, u_steps=u_steps, gp=gp, decay=decay, lr_u=lr_u, lr_g=lr_g, infogan_weight=infogan_weight,
         jsd_weight=jsd_weight), device)
+    if aux_hidden is not None:
+        check_int(aux_hidden, "aux_hidden")
+    if aux_depth is not None:
+        check_int(aux_depth, "aux_depth")
     U, G, aux = _networks(mem, z_dim, dict(hidden=hidden, depth=depth, act=act, g_hidden=g_hidden,
-                                          g_depth=g_depth, g_act=g_act), device)
+                                          g_depth=g_depth, g_act=g_act, aux_hidden=aux_hidden,
+                                          aux_depth=aux_depth), device)
     opt_u = MemberOptimizer(U.parameters(), lr=mem.lr_u, betas=betas)
-    opt_g = MemberOptimizer(list(G.parameters()) + (list(aux.parameters()) if aux is not None else []),
-                            lr=mem.lr_g, betas=betas)
+    opt_g = MemberOptimizer(G.parameters(), lr=mem.lr_g, betas=betas)
+    opt_aux = MemberOptimizer(aux.parameters(), lr=mem.aux_lr(mem.lr_g), betas=betas) if aux is not None else None
     streams = MemberStreams(mem.seeds, device=device)
     total = int(mem.steps.max())
     hist: dict[str, list] = {"step": [], "loss_u": [], "loss_g": [], "energy_gap": []}
@@ -774,8 +813,8 @@ def train_engan(
         for k in range(0 if fixed_energy is not None else int(mem.u_steps[alive].max())):
             loss_u, u_real = _energy_step(U, G, opt_u, streams, sample_real, mem, alive & (k < mem.u_steps),
                                           mem.lr_u * scale, batch, z_dim, f"step {step}")
-        loss_g, xg = _generator_step(U, G, aux, opt_g, streams, mem, alive, mem.lr_g * scale, batch, z_dim,
-                                     fixed_energy, f"step {step}")
+        loss_g, xg = _generator_step(U, G, aux, opt_g, opt_aux, streams, mem, alive, mem.lr_g * scale, batch,
+                                     z_dim, fixed_energy, f"step {step}")
         if fixed_energy is None and (step % log_every == 0 or step == total - 1):
             _record(hist, step, U, loss_u, loss_g, u_real, xg)
     return EnGANRun(U=U, G=G, aux=aux, labels=mem.labels, z_dim=z_dim, history=hist,
@@ -1060,3 +1099,34 @@ def entropy_arms(weights: Sequence[float] = ENTROPY_WEIGHTS) -> list[Treatment]:
     for t in ("infogan", "jsd"):
         arms += [Treatment(t, weight=float(w), name=f"{t} {w:g}") for w in weights]
     return arms
+
+
+KUMAR_JSD: dict[str, float] = dict(aux_hidden=512, aux_depth=3, lr_aux=1e-4, weight=0.5)
+r"""Kumar et al.'s JSD estimator (their code's ``StatisticsNetwork`` and ``optimizerH``) in the
+book's units: a statistics network with three hidden layers of 512 LeakyReLU(0.2) units
+(``aux_hidden``, ``aux_depth``: arguments of :func:`train_engan`) on its own Adam at
+:math:`10^{-4}`, betas (0.5, 0.9), without decay (``lr_aux``: a field of :class:`Treatment`).
+Their generator adds the binary cross-entropy of :math:`T` on joint (label 1) and shuffled
+(label 0) pairs with weight 1; that cross-entropy, a mean over the :math:`2B` pairs, is
+:math:`\tfrac12\big[\mathbb E\,\mathrm{sp}(-T_{\text{joint}}) + \mathbb E\,\mathrm{sp}(T_{\text{marg}})\big]
+= -\tfrac12 \hat I_{\mathrm{JSD}}`, so their weight 1 is :math:`\lambda_2 = 0.5` here (``weight``)."""
+
+
+def kumar_jsd_arms(weights: Sequence[float] = ENTROPY_WEIGHTS) -> list[Treatment]:
+    r"""JSD arms with Kumar et al.'s estimator's optimiser at every weight in ``weights``.
+
+    Train them with ``aux_hidden=KUMAR_JSD["aux_hidden"], aux_depth=KUMAR_JSD["aux_depth"]`` for
+    their statistics network.
+
+    Parameters
+    ----------
+    weights : sequence of float
+        Values of :math:`\lambda_2` (Kumar et al.'s own setting is ``KUMAR_JSD["weight"]``).
+
+    Returns
+    -------
+    list of Treatment
+        Labelled ``"jsd-kumar 0.1"``, ...
+    """
+    return [Treatment("jsd", weight=float(w), name=f"jsd-kumar {w:g}", lr_aux=float(KUMAR_JSD["lr_aux"]))
+            for w in weights]

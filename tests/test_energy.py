@@ -270,3 +270,42 @@ def test_run_ablation_groups_rows_by_architecture():
     assert [r.row.name for r in res] == ["r", "u1", "w8"]
     assert [r.members_in_call for r in res] == [4, 4, 2]
     assert set(res[0].stats) == {0, 1}
+
+
+def test_kumar_estimator_arms_in_a_batch_equal_solo_runs():
+    # the statistics network's own optimiser (lr_aux) and its width/depth: a JSD arm with Kumar et
+    # al.'s estimator beside the book's JSD and InfoGAN arms trains as if alone
+    arms = [en.Treatment("jsd", name="book jsd", weight=0.5),
+            en.Treatment("jsd", name="kumar", weight=0.5, lr_aux=1e-4),
+            en.Treatment("infogan", name="info own", weight=0.2, lr_aux=3e-3, u_steps=1)]
+    both = _assert_members_equal_solo(arms, [0, 2], aux_hidden=24, aux_depth=3)
+    assert [w.shape[-1] for w in both.aux.weights] == [24, 24, 24, 3]
+
+
+def test_own_auxiliary_optimiser_steps_at_its_constant_rate():
+    # Adam's first step moves each parameter by about its learning rate: the auxiliary network of an
+    # arm with lr_aux by lr_aux (not by the generator's rate), the others by lr_g
+    kw = {**EQ_KW, "steps": 1, "u_steps": 1, "lr_g": 1e-2}
+    start = en.train_engan(_sampler, treatments=["jsd"], seeds=[0], **kw)
+    own = en.train_engan(_sampler, treatments=[en.Treatment("jsd", lr_aux=1e-4)], seeds=[0], **kw)
+    init = en._networks(en._resolve_members([en.Treatment("jsd")], [0], dict(
+        steps=1, u_steps=1, gp=0.1, decay=True, lr_u=1e-3, lr_g=1e-2, infogan_weight=1.0, jsd_weight=1.0), None),
+        2, dict(hidden=16, depth=1, act="leaky_relu", g_hidden=16, g_depth=2, g_act="relu",
+                aux_hidden=None, aux_depth=None), None)[2]
+    moved = lambda run: max(float((p - q).detach().abs().max()) for p, q in zip(run.aux.parameters(), init.parameters()))  # noqa: E731
+    assert 0.9e-2 < moved(start) <= 1.0001e-2
+    assert 0.9e-4 < moved(own) <= 1.0001e-4
+    with pytest.raises(ValueError, match="lr_aux"):
+        en.train_engan(_sampler, treatments=[en.Treatment("jsd", lr_aux=-1.0)], steps=1)
+
+
+def test_kumar_weight_is_their_cross_entropy_with_weight_one():
+    # their generator adds BCE(T(x, z) -> 1, T(x, z_shuffled) -> 0), a mean over 2B pairs; the book's
+    # generator subtracts lambda_2 * I_JSD: the two are equal for lambda_2 = KUMAR_JSD["weight"]
+    t_joint, t_marg = torch.randn(64), torch.randn(64)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.cat([t_joint, t_marg]), torch.cat([torch.ones(64), torch.zeros(64)]))
+    assert torch.allclose(bce, -en.KUMAR_JSD["weight"] * en.jsd_mi_lower_bound(t_joint, t_marg), atol=1e-6)
+    arms = en.kumar_jsd_arms()
+    assert [a.label for a in arms] == ["jsd-kumar 0.1", "jsd-kumar 0.5", "jsd-kumar 1"]
+    assert all(a.entropy == "jsd" and a.lr_aux == en.KUMAR_JSD["lr_aux"] for a in arms)
