@@ -36,7 +36,7 @@ from .errors import DivergenceError
 from .train import check_finite_value
 
 __all__ = ["IGN_FORMS", "RECIPE", "LISTING", "PAPER", "IGNRun", "IGNEnsembleRun", "NegReconstruction", "apply_n",
-           "ensemble_ign_terms", "idempotence_error", "ign_as_gan_parts", "ign_loss", "reconstruction_error",
+           "critic_gradient_norms", "ensemble_ign_terms", "idempotence_error", "ign_as_gan_parts", "ign_loss", "reconstruction_error",
            "train_ign", "train_ign_ensemble"]
 
 IGN_FORMS: tuple[str, ...] = ("copy", "sg")
@@ -217,6 +217,47 @@ def idempotence_error(f: nn.Module, z: torch.Tensor) -> float:
     """
     _, fz, ffz = apply_n(f, z, 2)
     return float(_delta(ffz, fz).mean().sqrt())
+
+
+def critic_gradient_norms(f: nn.Module, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Per-sample value and parameter-gradient norm of the critic :math:`\delta_\theta` at fixed points ``y``.
+
+    .. math::
+
+       \nabla_\theta\,\delta_\theta(y) = \tfrac2d\,J_\theta(y)^\top\bigl(f_\theta(y)-y\bigr),
+       \qquad J_\theta(y) = \partial f_\theta(y)/\partial\theta ,
+
+    the gradient that the tightness term :math:`-\lambda_{tight}\,\delta_\theta(f_{\theta'}(z))` sends
+    through the outer application of :math:`f` for one sample :math:`y=f_{\theta'}(z)`. It is
+    proportional to the residual :math:`f_\theta(y)-y`, whose norm is :math:`\sqrt{d\,\delta_\theta(y)}`:
+    maximising a squared distance has a vanishing gradient where the distance is small.
+
+    Parameters
+    ----------
+    f : nn.Module
+        The network, ``(n, ...) -> (n, ...)``; one sample at a time must also fit it.
+    y : torch.Tensor, shape (n, ...)
+        Points at which to evaluate (held fixed: no gradient flows into them).
+
+    Returns
+    -------
+    delta : torch.Tensor, shape (n,)
+        :math:`\delta_\theta(y_i)`.
+    grad_norm : torch.Tensor, shape (n,)
+        :math:`\lVert\nabla_\theta\,\delta_\theta(y_i)\rVert` over all parameters of ``f``.
+    """
+    _check_batch(y, "y")
+    params = {k: v.detach() for k, v in f.named_parameters()}
+    buffers = dict(f.named_buffers())
+
+    def one(p: dict[str, torch.Tensor], yi: torch.Tensor) -> torch.Tensor:
+        yi = yi.detach().unsqueeze(0)
+        return _delta(functional_call(f, (p, buffers), (yi,)), yi)[0]
+
+    delta = torch.func.vmap(one, in_dims=(None, 0))(params, y)
+    grads = torch.func.vmap(torch.func.grad(one), in_dims=(None, 0))(params, y)
+    grad_norm = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in grads.values()))
+    return delta.detach(), grad_norm.detach()
 
 
 @dataclass

@@ -132,6 +132,25 @@ def test_sharpness_drops_under_blur():
     assert float(digits.sharpness(torch.zeros(2, 64)).max()) == 0.0
 
 
+def test_principal_projection_tells_edges_from_pixel_noise():
+    x, _ = data.digits()
+    p = digits.principal_projection(x)
+    assert torch.allclose(digits.principal_projection(p), p, atol=1e-4)          # a projection
+    _, s, _ = torch.linalg.svd(x - x.mean(0), full_matrices=False)
+    assert 0.70 < float((s[:10] ** 2).sum() / (s ** 2).sum()) < 0.78             # the docstring's 74%
+    noisy = x + 0.3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    blur = torch.nn.functional.avg_pool2d(x.reshape(-1, 1, 8, 8), 3, 1, 1, count_include_pad=False)
+
+    def sharp(y, proj):
+        return float(digits.sharpness(digits.principal_projection(y) if proj else y).mean())
+
+    assert sharp(noisy, False) > 1.25 * sharp(x, False)           # raw sharpness rises with noise ...
+    assert sharp(noisy, True) < 1.08 * sharp(x, True)             # ... projected sharpness hardly moves
+    assert sharp(blur, True) < 0.7 * sharp(x, True)               # and it still falls under blur
+    with pytest.raises(ValueError, match="k"):
+        digits.principal_projection(x, k=65)
+
+
 @pytest.mark.parametrize("arch", digits.ARCHITECTURES)
 def test_autoencoders_map_images_to_images(arch):
     f = digits.autoencoder(arch, seed=0)
@@ -189,3 +208,20 @@ def test_confident_coverage_rejects_noise():
     assert blend.confident_fraction < 0.5 * real.confident_fraction    # far fewer clear the bar
     with pytest.raises(ValueError, match="min_confidence"):
         metrics.digit_scores(x[:10], min_confidence=1.0)
+
+
+def test_critic_gradient_norms_match_autograd_and_scale_with_the_residual():
+    torch.manual_seed(0)
+    f = nets.mlp(4, 4, hidden=16, depth=2)
+    y = torch.randn(5, 4)
+    delta, norm = ign.critic_gradient_norms(f, y)
+    for i in range(5):
+        d = ign.reconstruction_error(f, y[i:i + 1])[0]
+        g = torch.autograd.grad(d, list(f.parameters()))
+        assert torch.allclose(delta[i], d.detach(), atol=1e-6)
+        assert torch.allclose(norm[i], torch.sqrt(sum((t ** 2).sum() for t in g)), rtol=1e-4)
+    lin = torch.nn.Linear(4, 4, bias=False)          # f(y) = A y: grad = (2/d)(Ay - y) y^T, norm = 2 sqrt(delta/d) |y|
+    delta, norm = ign.critic_gradient_norms(lin, y)
+    assert torch.allclose(norm, 2 * (delta / 4).sqrt() * y.norm(dim=1), rtol=1e-4)
+    with pytest.raises(ValueError, match="y"):
+        ign.critic_gradient_norms(f, torch.zeros(0, 4))
