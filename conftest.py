@@ -1,6 +1,11 @@
 """pytest hooks for the notebooks run by nbval.
 
 * Print how long each notebook took (its cells' run time summed).
+* Run in parallel: ``pytest`` starts two workers (pytest-xdist, ``-n 2 --dist loadfile`` in
+  ``pyproject.toml``: all cells of a notebook run on one worker, in order) and hands out the slowest
+  notebooks first (:data:`_EXPECTED_SECONDS`), so that the workers finish together. A worker
+  reports each notebook when its last cell is done (``report.user_properties``); the controller
+  prints the times at the end. The same hooks work without xdist (``-n 0``).
 * Share that one execution with the book build: when every cell of a notebook passed, the
   notebook with the outputs nbval collected is stored in jupyter-book's execution cache
   (``_build/.jupyter_cache``), keyed by its code as jupyter-cache keys it. ``jupyter-book build``
@@ -28,6 +33,28 @@ _NB_ITEMS: dict[str, int] = defaultdict(int)
 _NB_WIDGETS: dict[str, dict] = {}
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _STATE_MARK = "@@GANTOOLS-WIDGET-STATE@@"
+_NB_DONE: list[dict] = []  # one entry per finished notebook (the controller's copy under xdist)
+
+# Seconds each slow notebook took in one run of the suite (two workers), rounded; only their order
+# matters: the run starts with the slowest, so that the workers finish together. Other notebooks
+# count 5 s; the unit-test files come after every notebook.
+_EXPECTED_SECONDS = {
+    "part3_monoflow/06_explorer.ipynb": 150,
+    "part2_energy/02_gan_analysis_sampling.ipynb": 125,
+    "part2_energy/03_entropy_table.ipynb": 95,
+    "part2_energy/04_latent_mcmc.ipynb": 35,
+    "part2_energy/06_sampler_explorer.ipynb": 35,
+    "part2_energy/05_jacobian_caveat.ipynb": 30,
+    "part3_monoflow/05_monoflow_family.ipynb": 20,
+    "part4_ign/05_seeds_and_analysis.ipynb": 20,
+    "part1_dynamics/05_remedies_l2_ema.ipynb": 20,
+    "part4_ign/03_ign_2d.ipynb": 15,
+    "part4_ign/04_ign_digits.ipynb": 15,
+    "part4_ign/06_autoencoder_vs_unet.ipynb": 15,
+    "part3_monoflow/03_particle_flow.ipynb": 10,
+    "part3_monoflow/02_ratio_estimation.ipynb": 10,
+    "part3_monoflow/04_distillation.ipynb": 10,
+}
 
 
 def _quiet(source: str) -> bool:
@@ -45,10 +72,30 @@ def _quiet(source: str) -> bool:
         return False
 
 
+def _expected_seconds(file_id: str) -> float:
+    """How long the test file ``file_id`` (a node id's path part) is expected to take: notebooks only."""
+    if not file_id.endswith(".ipynb"):
+        return 0.0
+    return next((s for name, s in _EXPECTED_SECONDS.items() if file_id.endswith(name)), 5.0)
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "::Cell " in item.nodeid:
             _NB_ITEMS[str(item.path)] += 1
+    # slowest notebooks first, then the other files in collection order; a file's items keep their order
+    first: dict[str, tuple[float, int]] = {}
+    for i, item in enumerate(items):
+        file_id = item.nodeid.split("::")[0]
+        first.setdefault(file_id, (-_expected_seconds(file_id), i))
+    items.sort(key=lambda item: first[item.nodeid.split("::")[0]])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Mark a notebook's last cell on this worker: its teardown report carries the notebook's result."""
+    if "::Cell " in item.nodeid:
+        item._gantools_last_cell = nextitem is None or nextitem.path != item.path
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -77,6 +124,38 @@ def pytest_runtest_makereport(item, call):
                 pass
     elif report.failed:  # setup or teardown error: never cache
         _NB_CELLS[path][-1] = (False, None)
+    if report.when == "teardown" and getattr(item, "_gantools_last_cell", False):
+        report.user_properties.append(("gantools_notebook", _finish_notebook(path, report.nodeid.split("::")[0])))
+
+
+def _finish_notebook(path: str, nodeid: str) -> dict:
+    """Store a notebook whose cells are done in the execution cache; its time and what was stored."""
+    import time
+
+    seconds = _NB_TIMES.get(nodeid, 0.0)
+    cells = _NB_CELLS.pop(path, {})
+    status = ""
+    if not os.environ.get("GANTOOLS_NO_NB_CACHE"):
+        if _NB_ITEMS.get(path) != len(cells):
+            status = "not cached (not every cell ran)"
+        for attempt in range(3) if not status else ():
+            try:
+                status = _cache_notebook(path, cells, seconds)
+                break
+            except Exception as err:  # the cache is an optimisation: never fail the tests on it
+                status = f"not cached ({type(err).__name__}: {err})"
+                if "locked" not in str(err):  # the other worker writing the cache's database: retry
+                    break
+                time.sleep(1 + attempt)
+    _NB_WIDGETS.pop(path, None)
+    return {"notebook": nodeid, "seconds": seconds, "status": status}
+
+
+def pytest_runtest_logreport(report):
+    """Collect the notebooks' results (on the controller, from every worker)."""
+    for key, value in getattr(report, "user_properties", ()):
+        if key == "gantools_notebook":
+            _NB_DONE.append(dict(value))
 
 
 _FIGURE_TEXT = re.compile(r"<\w*Figure size [^>]*>")
@@ -153,24 +232,13 @@ def _cache_notebook(path: str, cells: dict[int, tuple[bool, Any]], seconds: floa
 
 
 def pytest_terminal_summary(terminalreporter):
-    if not _NB_TIMES:
+    if not _NB_DONE:
         return
-    status: dict[str, str] = {}
-    if not os.environ.get("GANTOOLS_NO_NB_CACHE"):
-        for path, cells in _NB_CELLS.items():
-            if _NB_ITEMS.get(path) != len(cells):
-                status[path] = "not cached (not every cell ran)"
-                continue
-            rel = str(pathlib.Path(path).resolve().relative_to(ROOT)) if path.startswith(str(ROOT)) else path
-            try:
-                status[path] = _cache_notebook(path, cells, _NB_TIMES.get(rel, 0.0) or _NB_TIMES.get(path, 0.0))
-            except Exception as err:  # the cache is an optimisation: never fail the tests on it
-                status[path] = f"not cached ({type(err).__name__}: {err})"
     terminalreporter.section("notebook execution times (nbval, cells summed)")
     total = 0.0
-    for nodeid, secs in sorted(_NB_TIMES.items()):
+    for done in sorted(_NB_DONE, key=lambda d: d["notebook"]):
+        secs, nodeid, note = done["seconds"], done["notebook"], done["status"]
         total += secs
         flag = "  <-- over the 60 s budget" if secs > 60 else ""
-        note = next((s for p, s in status.items() if p.endswith(nodeid)), "")
         terminalreporter.write_line(f"{secs:7.1f} s  {nodeid}{flag}  [{note}]" if note else f"{secs:7.1f} s  {nodeid}{flag}")
     terminalreporter.write_line(f"{total:7.1f} s  all notebooks")
