@@ -60,3 +60,24 @@ def test_every_gantools_module_is_on_the_api_page():
             if not m.name.rsplit(".", 1)[-1].startswith("_")}
     missing = sorted(m for m in mods if f"automodule:: {m}\n" not in api)
     assert not missing, f"api.md does not document {missing}"
+
+
+def test_readme_is_a_newcomers_page():
+    """The README stays short and names the two commands; timing tables live in benchmarks/README.md."""
+    readme = (ROOT / "README.md").read_text()
+    lines = readme.splitlines()
+    assert len(lines) <= 120, f"README.md has {len(lines)} lines (at most 120)"
+    for cmd in ("make book", "make test", "make check", "make lab"):
+        assert cmd in readme, f"README.md does not name `{cmd}`"
+    assert (ROOT / "benchmarks" / "README.md").is_file()
+
+
+def test_make_targets_and_ci_use_them():
+    """CI runs what a contributor runs: `.ci/run` installs system packages, then calls `make test`."""
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, re.M))
+    assert {"book", "test", "check", "lab", "colab"} <= targets, f"Makefile targets: {sorted(targets)}"
+    assert re.search(r"^book: colab$", makefile, re.M), "`make book` ends with the Colab copies"
+    ci = [ln.split("#")[0].strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert any(re.match(r"make test\b", ln) for ln in ci), ".ci/run does not call `make test`"
+    assert "TORCH_INDEX_URL ?=" in makefile, "the torch index must stay overridable (CI sets it)"
