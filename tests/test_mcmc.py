@@ -93,3 +93,24 @@ def test_bad_input():
         mcmc.langevin(lambda z: z, torch.zeros(3, 2), step=0.1, n_steps=2)
     with pytest.raises(DivergenceError, match="langevin"):
         mcmc.langevin(lambda z: 1e30 * z.pow(4).sum(1), torch.ones(3, 2), step=1.0, n_steps=5)
+
+
+def test_kumar_correction_is_their_expression_and_leaves_the_wrong_law_invariant():
+    # their MALA_corrected_sampler: log q = -||z' - z + alpha grad U|| / (4 alpha), alpha = eps / 2
+    zt, zf, g = torch.randn(5, 2), torch.randn(5, 2), torch.randn(5, 2)
+    eps = 0.3
+    alpha = eps / 2
+    ref = -(zt - zf + alpha * g).norm(dim=1) / (4 * alpha)
+    assert torch.allclose(mcmc.mala_log_proposal(zt, zf, g, eps, "kumar"), ref)
+    # on U = |z|^2 / 2 (target variance 1) the exact chain keeps variance 1, theirs settles near 0.7 at
+    # eps = 1 and far above 1 at their own alpha = 0.01 (eps = 0.02); sd of a variance estimate from
+    # 3000 x 2 draws is about 0.03
+    U = lambda z: 0.5 * z.pow(2).sum(1)  # noqa: E731
+    z0 = torch.randn(3000, 2, generator=torch.Generator().manual_seed(0))
+    var = {(c, e): float(mcmc.mala(U, z0, step=e, n_steps=n, seed=1, correction=c)[0].var(0).mean())
+           for c in mcmc.MALA_CORRECTIONS for e, n in ((1.0, 300), (0.02, 800))}
+    assert abs(var["exact", 1.0] - 1) < 0.1 and abs(var["exact", 0.02] - 1) < 0.1, var
+    assert 0.6 < var["kumar", 1.0] < 0.8, var
+    assert var["kumar", 0.02] > 5, var
+    with pytest.raises(ValueError, match="exact"):
+        mcmc.mala(U, z0, step=0.1, n_steps=1, correction="squared")
