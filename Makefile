@@ -6,7 +6,7 @@
 #   make check   the fast loop: the unit tests alone
 #   make lab     JupyterLab in the virtualenv
 #
-# Nothing to install first but Python 3 (with venv) and, for the book's scripts, npm; a command
+# Nothing to install first but Python >= 3.10 (with venv) and, for the book's scripts, npm; a command
 # that needs something missing says what to install in one line before doing any work. Every
 # target uses the virtualenv's own binaries (.venv/bin/...), so no `activate` is needed, and prints
 # the wall time of each stage. PyTorch is the CPU wheel from PyTorch's index; set TORCH_INDEX_URL to
@@ -49,6 +49,7 @@ help:
 # ---- what a command needs from the system, checked before any work ---------------------------
 preflight-venv:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: sudo apt-get install python3 python3-venv"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "Python >= 3.10 needed (torch $(TORCH_VERSION), JupyterLab), $(PYTHON) is $$($(PYTHON) -V 2>&1): make book PYTHON=python3.11"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo "python3-venv not found: sudo apt-get install python3-venv"; exit 1; }
 
 # npm fetches the book's scripts once (MathJax, RequireJS, the widget manager into _assets/)
