@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -91,7 +91,7 @@ class FlowRun:
 
 
 def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator], torch.Tensor],
-                  D: nn.Module, *, steps: int, eps: float, d_steps: int = 5, lr_d: float = 1e-3,
+                  D: nn.Module, *, steps: int, eps: float | Sequence[float], d_steps: int = 5, lr_d: float = 1e-3,
                   batch: int = 256, h: str = "identity", target: torch.Tensor | None = None,
                   log_ratio: Callable[[torch.Tensor], torch.Tensor] | None = None,
                   record_every: int = 20, snapshot_at: tuple[int, ...] = (),
@@ -99,21 +99,31 @@ def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator]
     r"""Generator-free GAN: alternate ``d_steps`` logistic discriminator steps and one Euler step
     :math:`x \leftarrow x + \epsilon\nabla_x h(D(x))` of *all* particles.
 
+    Several runs go side by side when ``x0`` holds ``M`` stacked particle sets, shape
+    ``(M, n, d)``, and ``D`` is an :class:`~gantools.ensemble.EnsembleMLP` of ``M`` members:
+    member :math:`m` moves particle set :math:`m` with its own discriminator (and its own step
+    :math:`\epsilon_m` when ``eps`` is a sequence). The members' discriminator losses are summed,
+    and Adam is elementwise, so each member trains on its own loss; the real and particle batches
+    of all members come from the one generator ``seed``, so a member's run depends on the whole
+    stack (it is not bitwise the run it would make alone).
+
     Parameters
     ----------
-    x0 : torch.Tensor, shape (n, d)
+    x0 : torch.Tensor, shape (n, d) or (M, n, d)
     sample_real : callable
         ``sample_real(k, generator) -> (k, d)`` draws real points.
     D : torch.nn.Module
-        Trained in place (Adam, betas (0.5, 0.999)).
+        Trained in place (Adam, betas (0.5, 0.999)); maps ``(k, d)`` to ``(k, 1)``, or
+        ``(M, k, d)`` to ``(M, k, 1)`` for stacked runs.
     steps, eps, d_steps, lr_d, batch, h
-        Number of moves, Euler step, discriminator steps per move, its learning rate, batch, h.
+        Number of moves, Euler step (one per member allowed for stacked runs), discriminator
+        steps per move, its learning rate, batch, h.
     target : torch.Tensor, shape (n, d), optional
         If given, the exact :math:`W_2` (:func:`gantools.metrics.w2`) between particles and
         target is recorded every ``record_every`` steps.
     log_ratio : callable, optional
-        ``log_ratio(x) -> (n,)``, the exact (or reference) :math:`\log p/q_t` at the particles;
-        if given, :func:`gantools.ratio.ratio_fit` of :math:`D` on it is recorded
+        ``log_ratio(x) -> (n,)``, the exact (or reference) :math:`\log p/q_t` at the particles
+        ``(n, d)``; if given, :func:`gantools.ratio.ratio_fit` of :math:`D` on it is recorded
         (``d_slope``, ``d_corr``).
     record_every : int
     snapshot_at : tuple of int
@@ -125,44 +135,74 @@ def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator]
     Returns
     -------
     FlowRun
+        For stacked runs the particles and snapshots have shape ``(M, n, d)`` and every recorded
+        value is a list of ``M`` floats.
     """
     from .metrics import w2
 
     dev = torch.device("cpu") if device is None else torch.device(device)
-    x = check_points(x0, "x0").clone().to(dev)
+    stacked = isinstance(x0, torch.Tensor) and x0.ndim == 3
+    if stacked:
+        x = torch.stack([check_points(x0[m], f"x0[{m}]") for m in range(x0.shape[0])])
+        M = x.shape[0]
+        if getattr(D, "n_members", None) != M:
+            raise ValueError(f"stacked particles (M={M}) need a discriminator of M members (an EnsembleMLP), "
+                             f"got {type(D).__name__} with n_members={getattr(D, 'n_members', None)}")
+    else:
+        x = check_points(x0, "x0")
+        if not isinstance(eps, (int, float)):
+            raise ValueError(f"eps must be a number for one particle set, got {eps!r}")
+    x = x.clone().to(dev)
+    n, dim = x.shape[-2], x.shape[-1]
     D.to(dev)
     check_int(steps, "steps")
     check_int(d_steps, "d_steps")
     check_int(record_every, "record_every")
     get_h(h)
     if target is not None:
-        target = check_points(target, "target", dim=x.shape[1])
-        if target.shape[0] != x.shape[0]:
-            raise ValueError(f"target must hold {x.shape[0]} points (as many as x0), got {target.shape[0]}")
+        target = check_points(target, "target", dim=dim)
+        if target.shape[0] != n:
+            raise ValueError(f"target must hold {n} points (as many as x0), got {target.shape[0]}")
     gen = make_generator(seed)
     opt = torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999))
-    history: dict[str, list[float]] = {"step": [], "w2": [], "d_loss": []}
+    history: dict[str, list] = {"step": [], "w2": [], "d_loss": []}
     if log_ratio is not None:
         history.update(d_slope=[], d_corr=[])
     snaps: dict[int, torch.Tensor] = {}
+    sets = (lambda y: list(y)) if stacked else (lambda y: [y])
+    one = (lambda vals: vals) if stacked else (lambda vals: vals[0])
+    nan = float("nan")
+    if stacked:
+        def real_batch() -> torch.Tensor:
+            return sample_real(M * batch, gen).reshape(M, batch, dim).to(dev)
+
+        def fake_batch(y: torch.Tensor) -> torch.Tensor:
+            idx = torch.randint(n, (M, batch), generator=gen).to(dev)
+            return torch.gather(y, 1, idx[..., None].expand(M, batch, dim))
+    else:
+        def real_batch() -> torch.Tensor:
+            return sample_real(batch, gen).to(dev)
+
+        def fake_batch(y: torch.Tensor) -> torch.Tensor:
+            return y[torch.randint(n, (batch,), generator=gen).to(dev)]
     for step in range(steps + 1):
         if step in snapshot_at:
             snaps[step] = x.clone()
         if step % record_every == 0 or step == steps:
             history["step"].append(step)
-            history["w2"].append(w2(x, target) if target is not None else float("nan"))
+            history["w2"].append(one([w2(y, target) if target is not None else nan for y in sets(x)]))
             if log_ratio is not None and step > 0:
                 with torch.no_grad():
-                    fit = ratio_fit(D(x), log_ratio(x))
-                history["d_slope"].append(fit.slope)
-                history["d_corr"].append(fit.corr)
+                    d_now = D(x)
+                    fits = [ratio_fit(d, log_ratio(y)) for d, y in zip(sets(d_now), sets(x))]
+                history["d_slope"].append(one([f.slope for f in fits]))
+                history["d_corr"].append(one([f.corr for f in fits]))
             elif log_ratio is not None:
-                history["d_slope"].append(float("nan"))
-                history["d_corr"].append(float("nan"))
+                history["d_slope"].append(one([nan] * len(sets(x))))
+                history["d_corr"].append(one([nan] * len(sets(x))))
         if step == steps:
             break
-        ld = train_discriminator(D, opt, lambda: sample_real(batch, gen).to(dev),
-                                 lambda x=x: x[torch.randint(x.shape[0], (batch,), generator=gen).to(dev)],
+        ld = train_discriminator(D, opt, real_batch, lambda x=x: fake_batch(x),
                                  steps=d_steps, where=f" (particle_flow, step {step})")
         history["d_loss"].append(ld)
         x = particle_step(x, D, eps, h=h)

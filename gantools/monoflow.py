@@ -186,18 +186,25 @@ def velocity(x: torch.Tensor, discriminator: Discriminator, *, h: str = "identit
 
     Parameters
     ----------
-    x : torch.Tensor, shape (n, d)
+    x : torch.Tensor, shape (n, d) or (M, n, d)
+        Particles, or ``M`` stacked particle sets.
     discriminator : callable
-        ``(n, d) -> (n,)`` or ``(n, 1)``, differentiable in its input.
+        ``(n, d) -> (n,)`` or ``(n, 1)``, differentiable in its input; for stacked particles
+        ``(M, n, d) -> (M, n, 1)`` (an :class:`~gantools.ensemble.EnsembleMLP`).
     h : str
         A name of :data:`gantools.monoflow.ALL_H`.
 
     Returns
     -------
-    torch.Tensor, shape (n, d)
+    torch.Tensor, shape of ``x``
     """
     hf = get_h(h)
-    x = check_points(x, "x", dtype=x.dtype if isinstance(x, torch.Tensor) else torch.float32)
+    dtype = x.dtype if isinstance(x, torch.Tensor) else torch.float32
+    if isinstance(x, torch.Tensor) and x.ndim == 3:
+        for m in range(x.shape[0]):
+            check_points(x[m], f"x[{m}]", dtype=dtype)
+    else:
+        x = check_points(x, "x", dtype=dtype)
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
         d = as_logits(discriminator(x), "discriminator output")
@@ -216,19 +223,26 @@ def particle_step(x: torch.Tensor, discriminator: Discriminator, eps: float, *,
 
     Parameters
     ----------
-    x : torch.Tensor, shape (n, d)
+    x : torch.Tensor, shape (n, d) or (M, n, d)
+        Particles, or ``M`` stacked particle sets (see :func:`velocity`).
     discriminator : callable
-        ``(n, d) -> (n,)`` or ``(n, 1)``.
-    eps : float
-        Step size :math:`\epsilon > 0`.
+        ``(n, d) -> (n,)`` or ``(n, 1)``; ``(M, n, d) -> (M, n, 1)`` for stacked particles.
+    eps : float or sequence of float
+        Step size :math:`\epsilon > 0`; for stacked particles one per member is allowed.
     h : str
 
     Returns
     -------
-    torch.Tensor, shape (n, d)
+    torch.Tensor, shape of ``x``
         The moved particles, detached.
     """
-    eps = check_positive(eps, "eps")
+    if isinstance(eps, (int, float)):
+        eps = check_positive(eps, "eps")
+    else:
+        eps_t = torch.as_tensor(eps, dtype=torch.float64).flatten()
+        if x.ndim != 3 or eps_t.numel() != x.shape[0] or not bool((eps_t > 0).all()):
+            raise ValueError(f"eps must be a positive number, or one positive number per stacked member, got {eps!r}")
+        eps = eps_t.to(x.dtype).view(-1, 1, 1)
     v = velocity(x, discriminator, h=h)
     return (x.detach() + eps * v).detach()
 

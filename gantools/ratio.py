@@ -9,36 +9,38 @@ argument assumes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ._validate import check_int, check_name, check_points, make_generator
+from .ensemble import EnsembleMLP, MemberOptimizer
 from .errors import DivergenceError
 
 __all__ = ["FDivergence", "F_DIVERGENCES", "as_logits", "f_gan_d_loss", "train_discriminator",
-           "fit_log_ratio", "RatioFit", "ratio_fit"]
+           "fit_log_ratio", "fit_log_ratios", "RatioFit", "ratio_fit"]
 
 
 def as_logits(d: torch.Tensor, what: str) -> torch.Tensor:
-    """Flatten discriminator outputs of shape ``(n,)`` or ``(n, 1)`` to ``(n,)``.
+    """Flatten discriminator outputs of shape ``(n,)`` or ``(n, 1)`` to ``(n,)``, and the outputs
+    ``(M, n, 1)`` of ``M`` stacked discriminators (:class:`~gantools.ensemble.EnsembleMLP`) to ``(M, n)``.
 
     Parameters
     ----------
-    d : torch.Tensor, shape (n,) or (n, 1)
+    d : torch.Tensor, shape (n,), (n, 1) or (M, n, 1)
     what : str
         Name used in the error message.
 
     Returns
     -------
-    torch.Tensor, shape (n,)
+    torch.Tensor, shape (n,) or (M, n)
     """
-    if d.ndim == 2 and d.shape[1] == 1:
-        d = d[:, 0]
+    if d.ndim in (2, 3) and d.shape[-1] == 1:
+        return d[..., 0]
     if d.ndim != 1:
-        raise ValueError(f"{what} must have shape (n,) or (n, 1), got {tuple(d.shape)}")
+        raise ValueError(f"{what} must have shape (n,), (n, 1) or (M, n, 1), got {tuple(d.shape)}")
     return d
 
 
@@ -92,12 +94,14 @@ def f_gan_d_loss(v_real: torch.Tensor, v_fake: torch.Tensor, divergence: str = "
     .. math:: \mathcal L_D = -\big(\mathbb E_p[g(v)] - \mathbb E_q[f^*(g(v))]\big)
 
     For ``"gan"`` this equals the logistic loss :math:`\mathrm{sp}(-D(x)) + \mathrm{sp}(D(\tilde x))`.
+    Outputs of ``M`` stacked critics, shape ``(M, n, 1)``, give the *sum* of the members' losses,
+    so that each member receives the gradient of its own loss.
 
     Parameters
     ----------
-    v_real : torch.Tensor, shape (n,) or (n, 1)
+    v_real : torch.Tensor, shape (n,), (n, 1) or (M, n, 1)
         Raw outputs on real samples.
-    v_fake : torch.Tensor, shape (m,) or (m, 1)
+    v_fake : torch.Tensor, shape (m,), (m, 1) or (M, m, 1)
         Raw outputs on generated samples.
     divergence : str
         One of :data:`F_DIVERGENCES`.
@@ -108,9 +112,12 @@ def f_gan_d_loss(v_real: torch.Tensor, v_fake: torch.Tensor, divergence: str = "
     """
     fd = F_DIVERGENCES[check_name(divergence, F_DIVERGENCES, "f-divergence")]
     vr, vf = as_logits(v_real, "v_real"), as_logits(v_fake, "v_fake")
+    if vr.shape[:-1] != vf.shape[:-1]:
+        raise ValueError(f"v_real and v_fake must come from as many critics, got shapes {tuple(v_real.shape)} "
+                         f"and {tuple(v_fake.shape)}")
     if divergence == "gan":  # numerically stable form of the same expression
-        return F.softplus(-vr).mean() + F.softplus(vf).mean()
-    return -(fd.activation(vr).mean() - fd.conjugate(fd.activation(vf)).mean())
+        return (F.softplus(-vr).mean(-1) + F.softplus(vf).mean(-1)).sum()
+    return -(fd.activation(vr).mean(-1) - fd.conjugate(fd.activation(vf)).mean(-1)).sum()
 
 
 def train_discriminator(D: nn.Module, opt: torch.optim.Optimizer,
@@ -186,6 +193,71 @@ def fit_log_ratio(D: nn.Module, x_p: torch.Tensor, x_q: torch.Tensor, *, steps: 
     opt = torch.optim.Adam(D.parameters(), lr=lr)
     train_discriminator(D, opt, _batch_sampler(xp, batch, gen), _batch_sampler(xq, batch, gen),
                         steps=steps, divergence=divergence)
+    return D
+
+
+def fit_log_ratios(x_p: torch.Tensor, x_q: torch.Tensor, divergences: Sequence[str], seeds: Sequence[int], *,
+                   hidden: int = 64, depth: int = 2, steps: int = 1000, lr: float = 1e-3,
+                   batch: int = 256) -> EnsembleMLP:
+    r"""Train one MLP critic per (divergence, seed) pair side by side, as :func:`fit_log_ratio` would.
+
+    Member :math:`m` is the network ``nets.mlp(d, 1, hidden=hidden, depth=depth)`` initialised
+    after ``torch.manual_seed(seeds[m])``, trained with Adam (learning rate ``lr``) on
+    :func:`f_gan_d_loss` for ``divergences[m]``, with batches drawn from its own generator seeded
+    ``seeds[m]`` in the order :func:`fit_log_ratio` draws them (``seed=seeds[m]``). The members
+    are one :class:`~gantools.ensemble.EnsembleMLP`; summing their losses gives each member the
+    gradient of its own loss, so member :math:`m` is the run ``fit_log_ratio`` makes alone, up to
+    floating-point rounding.
+
+    Parameters
+    ----------
+    x_p : torch.Tensor, shape (n_p, d)
+        Samples of :math:`p` (label "real").
+    x_q : torch.Tensor, shape (n_q, d)
+        Samples of :math:`q`.
+    divergences : sequence of str
+        One name from :data:`F_DIVERGENCES` per member.
+    seeds : sequence of int
+        One seed per member (initialisation and batches).
+    hidden, depth : int
+        Width and number of hidden layers of every member.
+    steps, lr, batch : int, float, int
+        Adam steps, learning rate and batch size (the same for all members).
+
+    Returns
+    -------
+    EnsembleMLP
+        Input ``(M, n, d)``, output ``(M, n, 1)``: member ``m`` is the critic of
+        ``divergences[m]`` trained with ``seeds[m]`` (:meth:`EnsembleMLP.member` gives it alone).
+
+    Raises
+    ------
+    ValueError
+        If a divergence is unknown or ``divergences`` and ``seeds`` differ in length.
+    """
+    xp = check_points(x_p, "x_p")
+    xq = check_points(x_q, "x_q", dim=xp.shape[1])
+    divs = [check_name(d, F_DIVERGENCES, "f-divergence") for d in divergences]
+    seeds = [int(s) for s in seeds]
+    if len(divs) != len(seeds) or not divs:
+        raise ValueError(f"divergences and seeds must hold one entry per member (>= 1), got {len(divs)} and {len(seeds)}")
+    check_int(steps, "steps")
+    check_int(batch, "batch")
+    D = EnsembleMLP(len(divs), xp.shape[1], 1, hidden=hidden, depth=depth, seeds=seeds)
+    opt = MemberOptimizer(D.parameters(), kind="adam", lr=lr)
+    gens = [make_generator(s) for s in seeds]
+    for _ in range(steps):
+        idx = [(torch.randint(xp.shape[0], (batch,), generator=g), torch.randint(xq.shape[0], (batch,), generator=g))
+               for g in gens]
+        v_real = D(torch.stack([xp[i] for i, _ in idx]))
+        v_fake = D(torch.stack([xq[j] for _, j in idx]))
+        loss = sum(f_gan_d_loss(v_real[m], v_fake[m], d) for m, d in enumerate(divs))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    last = float(loss.detach())
+    if last != last or last in (float("inf"), float("-inf")):
+        raise DivergenceError(f"training diverged: the summed critic loss is {last}")
     return D
 
 

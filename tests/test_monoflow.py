@@ -191,3 +191,52 @@ def test_train_monoflow_k1_adam_losses_agree():
     assert np.allclose(a["mean"][-1], b["mean"][-1], atol=1e-4)
     assert np.allclose(a["cov"][-1], b["cov"][-1], atol=1e-4)
     assert math.isfinite(a["w2"][-1])
+
+
+def test_fit_log_ratios_members_are_the_runs_alone():
+    g = torch.Generator().manual_seed(3)
+    xp = torch.randn(500, 2, generator=g) + 1.0
+    xq = torch.randn(500, 2, generator=g)
+    for steps, tol in ((1, 1e-5), (20, 1e-3)):
+        ens = ratio.fit_log_ratios(xp, xq, ["gan", "pearson"], [0, 1], steps=steps, lr=2e-3, batch=64)
+        x = torch.randn(30, 2, generator=g)
+        for m, (div, s) in enumerate((("gan", 0), ("pearson", 1))):
+            torch.manual_seed(s)
+            D = nets.mlp(2, 1, hidden=64, depth=2)
+            ratio.fit_log_ratio(D, xp, xq, steps=steps, lr=2e-3, batch=64, divergence=div, seed=s)
+            assert (ens.member(m)(x) - D(x)).abs().max() < tol
+    with pytest.raises(ValueError, match="pearson"):
+        ratio.fit_log_ratios(xp, xq, ["nope"], [0], steps=1)
+    with pytest.raises(ValueError, match="one entry per member"):
+        ratio.fit_log_ratios(xp, xq, ["gan", "kl"], [0], steps=1)
+
+
+def test_f_gan_d_loss_of_stacked_critics_is_the_sum_of_their_losses():
+    v, w = torch.randn(3, 40, 1), torch.randn(3, 40, 1)
+    for div in ratio.F_DIVERGENCES:
+        if div == "pearson":
+            continue
+        total = ratio.f_gan_d_loss(v, w, div)
+        assert torch.allclose(total, sum(ratio.f_gan_d_loss(v[m], w[m], div) for m in range(3)), atol=1e-5)
+    with pytest.raises(ValueError, match="as many critics"):
+        ratio.f_gan_d_loss(v, w[:2])
+
+
+def test_particle_flow_stacked_runs_each_member_with_its_own_step():
+    from gantools.ensemble import EnsembleMLP
+    g = torch.Generator().manual_seed(5)
+    x0 = torch.randn(3, 128, 2, generator=g)
+    tgt = torch.randn(128, 2, generator=g) + 2.0
+    sample = lambda n, gen: torch.randn(n, 2, generator=gen) + 2.0
+    D = EnsembleMLP(3, 2, 1, hidden=32, depth=1, seeds=[0, 1, 2])
+    run = flow.particle_flow(x0, sample, D, steps=40, eps=[0.05, 0.1, 1e-9], d_steps=3, lr_d=5e-3, target=tgt,
+                             record_every=20, snapshot_at=(0,))
+    w = torch.tensor(run.history["w2"])              # (records, members)
+    assert run.particles.shape == (3, 128, 2) and w.shape == (3, 3)
+    assert (w[-1, :2] < 0.7 * w[0, :2]).all()          # the two real steps move the clouds
+    assert torch.allclose(run.particles[2], x0[2], atol=1e-4)   # a negligible step leaves member 2 in place
+    assert torch.equal(run.snapshots[0], x0)
+    with pytest.raises(ValueError, match="n_members"):
+        flow.particle_flow(x0, sample, nets.mlp(2, 1), steps=1, eps=0.1)
+    with pytest.raises(ValueError, match="one positive number per stacked member"):
+        flow.particle_flow(x0, sample, D, steps=1, eps=[0.1, 0.1])
