@@ -3,12 +3,12 @@ r"""The Dirac GAN as a dynamical system (Part I).
 The real distribution is a single point at the origin, the generator *is* its fake point
 :math:`\theta\in\mathbb R^d`, and the discriminator is linear, :math:`D_\phi(x)=\phi\cdot x` (for
 WGAN, :math:`\phi\cdot x/\lVert\phi\rVert`). Each variant is a pair of losses
-:math:`(\ell_D, \ell_G)`, both minimised, written with :math:`s=\theta\cdot\phi=D(\theta)`; gradient
+:math:`(\mathcal L_D, \mathcal L_G)`, both minimised, written with :math:`s=\theta\cdot\phi=D(\theta)`; gradient
 flow on them is the ODE
 
 .. math::
 
-    \dot\phi = -\nabla_\phi \ell_D(\phi,\theta), \qquad \dot\theta = -\nabla_\theta \ell_G(\phi,\theta).
+    \dot\phi = -\nabla_\phi \mathcal L_D(\phi,\theta), \qquad \dot\theta = -\nabla_\theta \mathcal L_G(\phi,\theta).
 
 The variants, their losses and their default hyper-parameters are defined once, in
 :data:`VARIANT_TABLE`; a variant together with its hyper-parameters is one validated object,
@@ -17,7 +17,7 @@ The variants, their losses and their default hyper-parameters are defined once, 
 ``vanilla`` is the non-saturating GAN (the generator minimises :math:`-\log\sigma(D(\theta))`),
 ``saturating`` the original minimax GAN (it minimises :math:`\log(1-\sigma(D(\theta)))`), the loss of
 the Dirac GAN of Mescheder et al. The real point contributes :math:`-\log\sigma(D(0))=\log 2`, a
-constant. An optional ``l2`` adds :math:`\tfrac{l_2}{2}\lVert\phi\rVert^2` to :math:`\ell_D`.
+constant. An optional ``l2`` adds :math:`\tfrac{l_2}{2}\lVert\phi\rVert^2` to :math:`\mathcal L_D`.
 
 Two more remedies of Mescheder et al. are fields of the same object: **instance noise**
 (``noise`` :math:`=\sigma`: real and fake points blurred by :math:`\mathcal N(0,\sigma^2I)`, for the
@@ -125,9 +125,9 @@ def variant_table_markdown() -> str:
     Returns
     -------
     str
-        One row per variant: name, :math:`\\ell_D`, :math:`\\ell_G`, default hyper-parameters.
+        One row per variant: name, :math:`\\mathcal L_D`, :math:`\\mathcal L_G`, default hyper-parameters.
     """
-    rows = ["| variant | $\\ell_D(\\phi,\\theta)$ | $\\ell_G(\\phi,\\theta)$ | defaults |", "|---|---|---|---|"]
+    rows = ["| variant | $\\mathcal L_D(\\phi,\\theta)$ | $\\mathcal L_G(\\phi,\\theta)$ | defaults |", "|---|---|---|---|"]
     for v in VARIANT_TABLE.values():
         hp = ", ".join(f"$\\lambda={x:g}$" if k == "lam" else f"${k}={x:g}$" for k, x in v.defaults.items())
         rows.append(f"| `{v.name}`: {v.title} | ${v.loss_d}$ | ${v.loss_g}$ | {hp or '—'} |")
@@ -149,7 +149,7 @@ class DiracGAN:
     c : float, optional
         Penalty centre :math:`c\ge0` (``wgan_gp`` only; default 0).
     l2 : float
-        Weight :math:`l_2\ge0` of :math:`\tfrac{l_2}{2}\lVert\phi\rVert^2` added to :math:`\ell_D`.
+        Weight :math:`l_2\ge0` of :math:`\tfrac{l_2}{2}\lVert\phi\rVert^2` added to :math:`\mathcal L_D`.
     noise : float
         Instance noise :math:`\sigma\ge0` (``vanilla``, ``saturating`` only): both losses are
         averaged over real points :math:`\varepsilon_r` and fake points :math:`\theta+\varepsilon_f`,
@@ -344,7 +344,7 @@ def _noise_nodes(d: int) -> tuple[torch.Tensor, torch.Tensor]:
 # --------------------------------------------------------------------------- losses and fields
 def losses(variant: str | DiracGAN, phi: torch.Tensor, theta: torch.Tensor, **hparams: float
            ) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""The pair :math:`(\ell_D, \ell_G)` of a variant at a batch of states.
+    r"""The pair :math:`(\mathcal L_D, \mathcal L_G)` of a variant at a batch of states.
 
     Parameters
     ----------
@@ -402,7 +402,7 @@ def vector_field(variant: str | DiracGAN, phi: Any, theta: Any, *, lam: float | 
 
     .. math::
 
-        \dot\phi = -\nabla_\phi \ell_D, \qquad \dot\theta = -\nabla_\theta \ell_G
+        \dot\phi = -\nabla_\phi \mathcal L_D, \qquad \dot\theta = -\nabla_\theta \mathcal L_G
 
     for the losses of :func:`losses`. Each state's losses depend only on that state, so the
     gradient of the summed loss is the per-state gradient.
@@ -472,7 +472,7 @@ def field_from_losses(loss_d: Callable[[torch.Tensor, torch.Tensor], torch.Tenso
 
     .. math::
 
-        \dot\phi=-\nabla_\phi\ell_D(\phi,\theta),\qquad \dot\theta=-\nabla_\theta\ell_G(\phi,\theta)
+        \dot\phi=-\nabla_\phi\mathcal L_D(\phi,\theta),\qquad \dot\theta=-\nabla_\theta\mathcal L_G(\phi,\theta)
 
     Parameters
     ----------
@@ -658,7 +658,7 @@ def equilibrium_eigenvalues(variant: str | DiracGAN, *, dim: int = 2, **hparams:
 
     - vanilla, saturating: :math:`\beta=\tfrac12` (:math:`\sigma(s)=\tfrac12+O(s)`),
       :math:`\delta=l_2+\sigma^2/2` (instance noise :math:`\sigma`: each blurred point adds
-      :math:`\sigma^2\lVert\phi\rVert^2/8` to :math:`\ell_D`);
+      :math:`\sigma^2\lVert\phi\rVert^2/8` to :math:`\mathcal L_D`);
     - wgan_gp (c = 0): :math:`\beta=1`, :math:`\delta=2\lambda+l_2`;
     - gan_qp: :math:`\beta=1`, :math:`\delta=l_2` (the quadratic term is of second order).
 

@@ -127,7 +127,7 @@ def train_gan_ensemble(*, l2s: Sequence[float], n_seeds: int = 3, steps: int = 2
 
     .. math::
 
-        \ell_D=\overline{\log(1+e^{-D(x)})}+\overline{\log(1+e^{D(G(z))})}+\tfrac{l_{2,m}}{2}\lVert\phi_m\rVert^2
+        \mathcal L_D=\overline{\log(1+e^{-D(x)})}+\overline{\log(1+e^{D(G(z))})}+\tfrac{l_{2,m}}{2}\lVert\phi_m\rVert^2
 
     and one generator step on :math:`\overline{\log(1+e^{-D(G(z))})}`, with Adam: the runs of
     :func:`gantools.train.train_gan_stacked`, which trains them side by side.
