@@ -173,3 +173,61 @@ def test_config_is_the_one_source():
     url = cn.colab_url(book, "chapters/part1_dynamics/01_dirac_gan_ode")
     assert url == (f"https://colab.research.google.com/github/{cfg['repo'].split('github.com/')[1]}"
                    "/blob/gh-pages/colab/chapters/part1_dynamics/01_dirac_gan_ode.ipynb")
+
+
+def test_macros_expanded_in_copies(converted, book):
+    out, written = converted
+    pat = re.compile(r"(?<!\\)\\(" + "|".join(map(re.escape, book.macros)) + r")(?![A-Za-z])")
+    for path in written:
+        for c in nbformat.read(path, as_version=4).cells:
+            if c.cell_type == "markdown":
+                m = pat.search(c.source)
+                assert not m, f"{path.name}: book macro left: {c.source[max(m.start() - 30, 0):m.end() + 30]!r}"
+
+
+# ------------------------------------------------------------------------------- tools/myst_forms.py
+mf = sys.modules["myst_forms"]  # imported by colab_notebooks
+
+
+def test_myst_forms_macros():
+    macros = mf.book_macros(ROOT)
+    assert macros["E"] == ("\\mathbb{E}", 0) and macros["norm"][1] == 1
+    text = "$\\E_x\\norm{a_{1}}^2 + \\KL(p\\Vert q)$, `\\E` in code, $a \\\\E$\n```python\nprint('\\N{BULLET}')\n```\n"
+    out, n = mf.expand_macros(text, macros)
+    assert n == 3
+    assert out.startswith("$\\mathbb{E}_x\\left\\lVert a_{1} \\right\\rVert^2 + \\mathrm{KL}(p\\Vert q)$")
+    assert "`\\E` in code" in out and "$a \\\\E$" in out and "\\N{BULLET}" in out
+    # inside a MyST math directive (a fence that is not code) macros are expanded
+    out, n = mf.expand_macros("```{math}\n:label: x\n\\E[a]\n```\n", macros)
+    assert n == 1 and "\\mathbb{E}[a]" in out
+    with pytest.raises(ValueError, match="braced argument"):
+        mf.expand_macros("$\\norm x$", macros)
+
+
+def test_myst_forms_roles_and_links_idempotent():
+    here = ROOT / "chapters" / "part1_dynamics" / "06_explorer.ipynb"
+    text = ("see {py:func}`dirac.simulate <gantools.dirac.simulate>` and {py:func}`gantools.dirac.integrate`; "
+            "[](04_ode_to_gradient_descent) and [](04_ode_to_gradient_descent.ipynb)")
+    out, counts = mf.rewrite_markdown(text, here, mf.book_macros(ROOT))
+    title = mf._title(here.parent / "04_ode_to_gradient_descent.ipynb")
+    assert out == ("see {py:func}`gantools.dirac.simulate` and {py:func}`gantools.dirac.integrate`; "
+                   f"[{title}](04_ode_to_gradient_descent.ipynb) and [](04_ode_to_gradient_descent.ipynb)")
+    assert counts == {"macros": 0, "titled py roles": 1, "doc links": 1}
+    again, counts = mf.rewrite_markdown(out, here, mf.book_macros(ROOT))
+    assert again == out and sum(counts.values()) == 0
+    with pytest.raises(ValueError, match="no notebook or page"):
+        mf.rewrite_markdown("[](no_such_page)", here, {})
+
+
+def test_myst_forms_check_mode(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T\n$\\E[x]$"),
+                                         nbformat.v4.new_code_cell("x = '\\\\E'")])
+    path = tmp_path / "t.ipynb"
+    nbformat.write(nb, path)
+    before = path.read_text()
+    assert mf.main(["--check", str(path)]) == 1 and path.read_text() == before
+    assert mf.main([str(path)]) == 0
+    new = nbformat.read(path, as_version=4)
+    assert new.cells[0].source == "# T\n$\\mathbb{E}[x]$" and new.cells[1].source == nb.cells[1].source
+    assert [c.id for c in new.cells] == [c.id for c in nb.cells]
+    assert mf.main(["--check", str(path)]) == 0

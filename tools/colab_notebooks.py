@@ -17,6 +17,8 @@ its Markdown is rewritten so that a front end without MyST shows what the book s
   text inside a collapsed ``<details><summary>Solution to Exercise n</summary> ... </details>``;
 * ``{admonition}`` / ``{note}`` / ``{tip}`` / ``{warning}`` ... -> a quote with a bold title;
   ``(label)=`` targets are dropped; ``[](doc)`` -> ``[title of doc](<book>/doc.html)``;
+* the book's TeX macros (``\\E``, ``\\KL``, ... of ``_config.yml``) -> their definitions, which
+  every front end's MathJax/KaTeX knows (``tools/myst_forms.py`` does the same to the sources);
 * a code cell's figure caption (``mystnb.figure``) -> a Markdown cell ``**Fig. n.** caption``
   after the cell.
 
@@ -36,6 +38,9 @@ from pathlib import Path
 
 import nbformat
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from myst_forms import book_macros, expand_macros  # noqa: E402  (the one copy of the macro expansion)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "_build" / "colab"
@@ -71,6 +76,7 @@ class Book:
     exercises: dict[str, tuple[str, int]] = field(default_factory=dict)
     bib: dict[str, str] = field(default_factory=dict)       # key -> "Author" ("A and B", "A et al.")
     years: dict[str, str] = field(default_factory=dict)
+    macros: dict[str, tuple[str, int]] = field(default_factory=dict)  # TeX macros of _config.yml
 
     def page(self, doc: str, anchor: str = "") -> str:
         return f"{self.url}{doc}.html" + (f"#{anchor}" if anchor else "")
@@ -145,6 +151,7 @@ def load_book(root: Path = ROOT) -> Book:
     cfg = read_config(root)
     book = Book(url=cfg["url"], repo=cfg["repo"], branch=cfg["branch"], docs=toc_docs(root))
     book.bib, book.years = _bibliography(root)
+    book.macros = book_macros(root)
     counters = {"eq": 0, "fig": 0, "ex": 0}
     for doc in book.docs:
         path = _source(root, doc)
@@ -314,6 +321,7 @@ def convert_doclinks(src: str, book: Book, doc: str) -> str:
 def convert_markdown(src: str, book: Book, doc: str = "") -> str:
     """One Markdown cell of ``doc`` in plain Markdown/HTML (see the module docstring)."""
     where = doc or "<markdown>"
+    src = expand_macros(src, book.macros)[0]
     pieces, pos = [], 0
     for d in _directives(src):
         pieces.append(_inline(src[pos:d.start], book, doc, where))
