@@ -157,6 +157,38 @@ def test_member_is_independent_of_its_batch():
 
 
 # ----------------------------------------------------------------------------- the widgets
+def _pixels(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def test_render_png_gives_savefigs_pixels_frame_after_frame():
+    import io
+
+    from gantools.explorers.live import DPI, render_png
+
+    fig, ref = xd.figure(), xd.figure()
+    for lam in (0.1, 2.0, 0.3):   # limits, ticks and titles change between frames
+        for f in (fig, ref):
+            xd.plot_run(f, xd.run("wgan_gp", lam=lam, t_end=50.0), f"λ = {lam}")
+        buf = io.BytesIO()
+        ref.savefig(buf, format="png", dpi=DPI)
+        np.testing.assert_array_equal(_pixels(render_png(fig)), _pixels(buf.getvalue()))
+
+
+def test_ign_explorer_blits_the_pixels_of_a_full_draw():
+    from gantools.explorers.live import render_png
+
+    box, ref = xi.explorer(), xi.figure()
+    for lam_tight, n_apply in ((0.3, 1), (0.5, 5)):
+        box.controls["lam_tight"].value, box.controls["n_apply"].value = lam_tight, n_apply
+        xi.update(ref, lam_rec=1.0, lam_idem=1.0, lam_tight=lam_tight, use_clamp=False, a=1.5, n_apply=n_apply)
+        np.testing.assert_array_equal(_pixels(box.image.value), _pixels(render_png(ref)))
+
+
 @pytest.mark.parametrize("name", list(EXPLORERS))
 def test_explorer_builds_and_redraws(name):
     box = EXPLORERS[name]()

@@ -380,6 +380,10 @@ def explorer() -> Explorer:
     def grey_out(box: Explorer, name: str) -> None:
         box.controls["a"].disabled = not box.controls["use_clamp"].value
 
-    return live_figure(ctl, figure(), update, rows=[["lam_rec", "lam_idem", "lam_tight"],
-                                                    ["use_clamp", "a", "n_apply"]],
+    fig = figure()
+    for ax in fig.axes:  # only the samples and the titles change (the limits stay): blit them
+        for artist in (ax.collections[1], ax.title, *([ax.get_legend()] if ax.get_legend() else [])):
+            artist.set_animated(True)  # the legend too, so that it stays over the samples
+    return live_figure(ctl, fig, update, rows=[["lam_rec", "lam_idem", "lam_tight"],
+                                               ["use_clamp", "a", "n_apply"]],
                        on_change=grey_out, demo_move=("lam_tight", 0.3))

@@ -102,16 +102,39 @@ def render_png(fig: Figure, dpi: int = DPI) -> bytes:
     Returns
     -------
     bytes
-        The PNG file. A figure with artists marked ``set_animated(True)`` is rendered by
-        blitting: its static part is drawn once and kept, and each call redraws only the
-        animated artists (its axes limits must then stay fixed).
+        The PNG file, the pixels ``fig.savefig(format="png", dpi=dpi)`` gives. The figure keeps
+        ``dpi`` and one Agg canvas from the first call on, so that each call reuses the
+        renderer and its cache of text layouts (``savefig`` makes a new renderer at every call
+        on a figure made outside pyplot). A figure with artists marked ``set_animated(True)`` is
+        rendered by blitting: its static part is drawn once and kept, and each call redraws only
+        the animated artists (its axes limits must then stay fixed).
     """
-    animated = [a for a in fig.findobj() if a is not fig and a.get_animated()]
+    # the artists a figure's update moves: the figure's and its axes' own (not their ticks)
+    animated = [a for a in (*fig.get_children(), *(c for ax in fig.axes for c in ax.get_children()))
+                if a.get_animated()]
     if not animated:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
-        return buf.getvalue()
+        canvas = _agg_canvas(fig, dpi)
+        canvas.draw()
+        return _png(canvas)
     return _render_blit(fig, animated, dpi)
+
+
+def _agg_canvas(fig: Figure, dpi: int) -> Any:
+    """The figure's Agg canvas at ``dpi`` (made once; the figure keeps it and the dpi)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if fig.dpi != dpi:
+        fig.set_dpi(dpi)
+    return fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+
+
+def _png(canvas: Any) -> bytes:
+    """The canvas's pixels as a PNG file (fast compression)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
+    return buf.getvalue()
 
 
 def _render_blit(fig: Figure, animated: list[Any], dpi: int) -> bytes:
@@ -121,12 +144,7 @@ def _render_blit(fig: Figure, animated: list[Any], dpi: int) -> bytes:
     fixed) is rendered this way by :func:`render_png`; the saved background is dropped when the
     figure's size or resolution changes.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
-
-    if fig.dpi != dpi:
-        fig.set_dpi(dpi)
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas = _agg_canvas(fig, dpi)
     key = (dpi, tuple(fig.get_size_inches()))
     cached = getattr(fig, "_gantools_background", None)
     if cached is None or cached[0] != key:
@@ -135,9 +153,7 @@ def _render_blit(fig: Figure, animated: list[Any], dpi: int) -> bytes:
     canvas.restore_region(fig._gantools_background[1])
     for artist in animated:
         fig.draw_artist(artist)
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
-    return buf.getvalue()
+    return _png(canvas)
 
 
 class Explorer(W.VBox):
