@@ -20,9 +20,9 @@ the Dirac GAN of Mescheder et al. The real point contributes :math:`-\log\sigma(
 constant. An optional ``l2`` adds :math:`\tfrac{l_2}{2}\lVert\phi\rVert^2` to :math:`\mathcal L_D`.
 
 Two more remedies of Mescheder et al. are fields of the same object: **instance noise**
-(``noise`` :math:`=\sigma`: real and fake points blurred by :math:`\mathcal N(0,\sigma^2I)`, for the
+(``noise`` :math:`=\sigma_{\text{noise}}`: real and fake points blurred by :math:`\mathcal N(0,\sigma_{\text{noise}}^2I)`, for the
 logistic losses; the expectations are taken by Gauss--Hermite quadrature) and **consensus
-optimisation** (``consensus`` :math:`=\gamma`: the field :math:`v-\gamma\nabla\tfrac12\lVert v\rVert^2`).
+optimisation** (``consensus`` :math:`=\lambda_{\text{CO}}`: the field :math:`v-\lambda_{\text{CO}}\nabla\tfrac12\lVert v\rVert^2`).
 
 :func:`vector_field` differentiates these losses with autograd; :func:`closed_form_field`
 writes out the result by hand, as the source post does, so that the two can be compared;
@@ -151,12 +151,12 @@ class DiracGAN:
     l2 : float
         Weight :math:`l_2\ge0` of :math:`\tfrac{l_2}{2}\lVert\phi\rVert^2` added to :math:`\mathcal L_D`.
     noise : float
-        Instance noise :math:`\sigma\ge0` (``vanilla``, ``saturating`` only): both losses are
+        Instance noise :math:`\sigma_{\text{noise}}\ge0` (``vanilla``, ``saturating`` only): both losses are
         averaged over real points :math:`\varepsilon_r` and fake points :math:`\theta+\varepsilon_f`,
-        :math:`\varepsilon\sim\mathcal N(0,\sigma^2I)` (Mescheder et al. 2018, Sec. 3).
+        :math:`\varepsilon\sim\mathcal N(0,\sigma_{\text{noise}}^2I)` (Mescheder et al. 2018, Sec. 3).
     consensus : float
-        Consensus optimisation weight :math:`\gamma\ge0` (Mescheder et al. 2017): the field becomes
-        :math:`v-\gamma\nabla_{(\phi,\theta)}\tfrac12\lVert v\rVert^2`.
+        Consensus optimisation weight :math:`\lambda_{\text{CO}}\ge0` (Mescheder et al. 2017): the field becomes
+        :math:`v-\lambda_{\text{CO}}\nabla_{(\phi,\theta)}\tfrac12\lVert v\rVert^2`.
 
     Raises
     ------
@@ -419,7 +419,7 @@ def vector_field(variant: str | DiracGAN, phi: Any, theta: Any, *, lam: float | 
     l2 : float
         Weight of :math:`\tfrac{l_2}{2}\lVert\phi\rVert^2` added to the discriminator's loss.
     noise, consensus : float
-        Instance noise :math:`\sigma` and consensus weight :math:`\gamma` (see :class:`DiracGAN`).
+        Instance noise :math:`\sigma_{\text{noise}}` and consensus weight :math:`\lambda_{\text{CO}}` (see :class:`DiracGAN`).
 
     Returns
     -------
@@ -439,7 +439,7 @@ def _velocity(m: DiracGAN, p: torch.Tensor, t: torch.Tensor, *, create_graph: bo
     r"""The autograd field at leaf tensors ``p``, ``t`` that require grad.
 
     One forward pass through both losses, then ``torch.autograd.grad`` for each player; with
-    consensus optimisation, :math:`v-\gamma\nabla\tfrac12\lVert v\rVert^2` by one more backward pass
+    consensus optimisation, :math:`v-\lambda_{\text{CO}}\nabla\tfrac12\lVert v\rVert^2` by one more backward pass
     through the (kept) graph of :math:`v`. Each state's field depends only on that state, so
     gradients of batch sums are per-state gradients.
     """
@@ -653,20 +653,20 @@ def jacobian_eigenvalues(variant: str | DiracGAN, *, dim: int = 2, **hparams: fl
 def equilibrium_eigenvalues(variant: str | DiracGAN, *, dim: int = 2, **hparams: float) -> torch.Tensor:
     r"""The eigenvalues of :func:`jacobian`, derived by hand.
 
-    Per coordinate the linearised flow is :math:`\dot\phi=-\delta\phi-\beta\theta`,
-    :math:`\dot\theta=\beta\phi`, i.e. :math:`J_1=\begin{pmatrix}-\delta&-\beta\\ \beta&0\end{pmatrix}`, with
+    Per coordinate the linearised flow is :math:`\dot\phi=-b\phi-\omega\theta`,
+    :math:`\dot\theta=\omega\phi`, i.e. :math:`J_1=\begin{pmatrix}-b&-\omega\\ \omega&0\end{pmatrix}`, with
 
-    - vanilla, saturating: :math:`\beta=\tfrac12` (:math:`\sigma(s)=\tfrac12+O(s)`),
-      :math:`\delta=l_2+\sigma^2/2` (instance noise :math:`\sigma`: each blurred point adds
-      :math:`\sigma^2\lVert\phi\rVert^2/8` to :math:`\mathcal L_D`);
-    - wgan_gp (c = 0): :math:`\beta=1`, :math:`\delta=2\lambda+l_2`;
-    - gan_qp: :math:`\beta=1`, :math:`\delta=l_2` (the quadratic term is of second order).
+    - vanilla, saturating: :math:`\omega=\tfrac12` (:math:`\sigma(s)=\tfrac12+O(s)`),
+      :math:`b=l_2+\sigma_{\text{noise}}^2/2` (instance noise :math:`\sigma_{\text{noise}}`: each blurred point adds
+      :math:`\sigma_{\text{noise}}^2\lVert\phi\rVert^2/8` to :math:`\mathcal L_D`);
+    - wgan_gp (c = 0): :math:`\omega=1`, :math:`b=2\lambda+l_2`;
+    - gan_qp: :math:`\omega=1`, :math:`b=l_2` (the quadratic term is of second order).
 
-    Consensus optimisation replaces :math:`J_1` by :math:`J_1-\gamma J_1^\top J_1` (the Jacobian of
-    :math:`\nabla\tfrac12\lVert v\rVert^2=J^\top v` at :math:`v=0`). The eigenvalues of
-    :math:`M=\begin{pmatrix}a&b\\c&e\end{pmatrix}` are :math:`\tfrac{a+e}2\pm\sqrt{(\tfrac{a-e}2)^2+bc}`;
-    without consensus, :math:`\nu=-\tfrac\delta2\pm\sqrt{\tfrac{\delta^2}4-\beta^2}`, and with it and
-    :math:`\delta=0`, :math:`\nu=-\gamma\beta^2\pm i\beta`.
+    Consensus optimisation replaces :math:`J_1` by :math:`J_1-\lambda_{\text{CO}}J_1^\top J_1` (the Jacobian of
+    :math:`\nabla\tfrac12\lVert v\rVert^2=J^\top v` at :math:`v=0`). The eigenvalues of a
+    :math:`2\times2` matrix :math:`M` are :math:`\tfrac12\operatorname{tr}M\pm\sqrt{\tfrac14(\operatorname{tr}M)^2-\det M}`;
+    without consensus, :math:`\nu=-\tfrac b2\pm\sqrt{\tfrac{b^2}4-\omega^2}`, and with it and
+    :math:`b=0`, :math:`\nu=-\lambda_{\text{CO}}\omega^2\pm i\omega`.
 
     Parameters
     ----------
