@@ -53,7 +53,7 @@ from .errors import DivergenceError
 __all__ = [
     "VARIANTS", "VARIANT_TABLE", "Variant", "DEFAULT_HPARAMS", "METHODS", "FIELDS", "PHI0", "THETA0",
     "DiracGAN", "Trajectory", "losses", "vector_field", "field_from_losses", "closed_form_field", "jacobian",
-    "jacobian_eigenvalues", "equilibrium_eigenvalues", "integrate", "simulate",
+    "jacobian_eigenvalues", "equilibrium_eigenvalues", "NOISE_VARIANTS", "integrate", "simulate",
     "angular_momentum", "angular_momentum_matrix", "squared_norm", "wgan_invariant", "ema", "ema_gain",
     "END_STATES", "EndState", "end_state", "envelope_growth", "variant_table_markdown",
 ]
