@@ -1,5 +1,6 @@
 r"""Tools for the 8x8 digits (``gantools.data.digits``): a reference classifier, a sharpness
-statistic, a batch sampler, and small networks that map 8x8 images to 8x8 images.
+statistic and the projection onto the digits' principal subspace that makes it blind to pixel
+noise, a batch sampler, and small networks that map 8x8 images to 8x8 images.
 
 The classifier is trained once per process, deterministically, on the real digits and kept in
 memory (nothing is written to disk). :func:`gantools.metrics.digit_scores` and
