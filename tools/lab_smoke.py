@@ -10,7 +10,12 @@ what a reader sees:
   outputs as the notebook makes figures, at least one), never a ``<Figure size ...>`` text;
 * the Markdown is rendered by MyST: no raw directive or role text (``{exercise}``, ``{solution}``,
   ``{eq}``, ``{cite}``, ``{numref}``, ``{py:func}``, a code fence) is visible in a Markdown cell;
-* every solution starts collapsed (its text is not visible) and every exercise is shown.
+* every solution starts collapsed (its text is not visible) and every exercise is shown;
+* every formula is typeset (no undefined macro: ``python tools/myst_forms.py`` expands the book's).
+
+References jupyterlab-myst cannot resolve in a notebook (``{cite}``: it does not read
+``references.bib``; ``{numref}`` to a figure named in a code cell's ``mystnb`` metadata) are
+counted and printed, not failed: no source form renders them in both the book and JupyterLab.
 
 It prints each notebook's time and the total wall time, and exits 1 with the problems listed.
 ``--shots DIR`` saves a screenshot of each notebook (top, first exercise) for a human to look at;
@@ -65,7 +70,7 @@ return {ready: sc.isReady && !!kernel, status: kernel ? kernel.status : 'none',
 _REPORT = r"""
 const nb = window.jupyterapp.shell.currentWidget;
 const out = {images: 0, figure_text: [], errors: [], raw: [], exercises: 0, solutions: 0,
-             visible_solutions: [], markdown_unrendered: 0};
+             visible_solutions: [], markdown_unrendered: 0, math_errors: [], unresolved: []};
 const visible = el => {
   if (!el) return false;
   const r = el.getBoundingClientRect();
@@ -95,6 +100,12 @@ for (const cell of nb.content.widgets) {
     const md = (node.querySelector('.jp-MarkdownOutput, .jp-RenderedMarkdown, .myst') || node).cloneNode(true);
     md.querySelectorAll('.katex, .katex-display, mjx-container, math, script, style').forEach(e => e.remove());
     out.raw.push(md.textContent || '');
+    // jupyterlab-myst marks what it could not render: a formula (undefined macro), a reference, a citation
+    node.querySelectorAll('.myst span.text-yellow-600[title]').forEach(w => {
+      const title = w.getAttribute('title');
+      (/control sequence|KaTeX|math/i.test(title) ? out.math_errors : out.unresolved).push(
+        title.split(':')[0] + ': ' + (w.textContent || '').slice(0, 80));
+    });
     // jupyterlab-myst: admonition-like boxes carry the directive's kind in their classes
     node.querySelectorAll('aside, details, div').forEach(box => {
       const cls = (box.className && box.className.baseVal === undefined) ? box.className : '';
@@ -240,6 +251,10 @@ def check_notebook(driver, base: str, token: str, rel: str, src: Path, shots: Pa
         for m in RAW_MYST.finditer(text):
             s = max(m.start() - 50, 0)
             problems.append(f"raw MyST visible in a Markdown cell: ...{text[s:m.end() + 50]!r}")
+    problems += [f"formula not rendered ({e})" for e in rep["math_errors"]]
+    if rep["unresolved"]:  # known limits of jupyterlab-myst (see the docstring): reported, not failed
+        kinds = sorted({u.split(":")[0] for u in rep["unresolved"]})
+        print(f"        note: {len(rep['unresolved'])} reference(s) JupyterLab cannot resolve ({', '.join(kinds)})")
     shown = _visible_text(driver)
     n_ex = len(re.findall(r"\{exercise\}", src.read_text()))
     got_ex = len(re.findall(r"^Exercise \d+", shown, re.M))
@@ -300,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             src = (ROOT / nb).resolve()
             if not src.is_file():
                 raise FileNotFoundError(f"no notebook {nb}")
-            rel = Path(nb).name
+            rel = Path(nb).name if not any(r == Path(nb).name for r, _ in rels) else f"{len(rels)}_{Path(nb).name}"
             shutil.copy(src, work / rel)
             rels.append((rel, src))
         token = secrets.token_hex(16)
