@@ -11,7 +11,7 @@ per-step finiteness check -- and timed against ``gantools.energy.train_engan`` i
 On the 2-core machine (2026-12-03, against train_engan as it was then, with its own Adam before the
 ensemble engine's MemberOptimizer; 3 members, 500 steps, eight pairs: four on one thread, four on
 two) it ran 1.13 times as fast (median; range 0.92-1.52): little of train_engan's step is overhead
-that a rewrite removes (README, "The whole book"). It does the same work: trained for the recipe's
+that a rewrite removes (benchmarks/README.md). It does the same work: trained for the recipe's
 10,000 steps its three members reached 25, 23 and 25 modes with HQ fractions 0.86, 0.59 and 0.87,
 the recipe's kind of outcome (Part II, notebook 3).
 """

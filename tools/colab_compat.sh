@@ -36,7 +36,7 @@ rm -rf "$VENV"
 python3 -m venv "$VENV"
 PY=$VENV/bin/python
 "$PY" -m pip install -q --upgrade pip
-"$PY" -m pip install -q torch==2.13.0
+"$PY" -m pip install -q torch==2.13.0 ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 "$PY" -m pip install -q "${COLAB_STACK[@]}"
 echo "colab-like stack installed in $(( $(date +%s) - start )) s:"
 "$PY" -m pip list --format=freeze | grep -i -E '^(torch|numpy|scipy|matplotlib|scikit-learn|tqdm|ipywidgets|ipython|ipykernel|traitlets)==' | sed 's/^/  /'
