@@ -18,6 +18,11 @@ infinite, and the two estimators below are finite *proxies*, not estimates of it
 
 :func:`jsd_estimate` trains a statistics network against a *fixed* generator and returns the
 estimate; it shows what the surrogate responds to.
+
+Why not estimate :math:`H(X) = -\mathbb E[\log q_\theta(x)]` by sampling? Besides needing
+:math:`\log q_\theta`, a gradient of an expectation over the generator's own samples is either
+pathwise (through :math:`x = G_\theta(z)`) or a score-function (REINFORCE) estimate;
+:func:`gaussian_gradient_samples` draws both for a Gaussian, where everything is known.
 """
 from __future__ import annotations
 
@@ -27,9 +32,10 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from ._validate import check_int, check_positive, make_generator
+from ._validate import check_int, check_name, check_positive, make_generator
 
-__all__ = ["jsd_mi_lower_bound", "infogan_bound", "jsd_estimate", "quantiser_jsd"]
+__all__ = ["jsd_mi_lower_bound", "infogan_bound", "jsd_estimate", "quantiser_jsd", "GRADIENT_ESTIMATORS",
+           "gaussian_gradient_samples"]
 
 
 def jsd_mi_lower_bound(t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
@@ -165,3 +171,60 @@ def quantiser_jsd(k: int) -> float:
     check_int(k, "k")
     js = 0.5 * (math.log(2 * k / (k + 1)) + math.log(2 / (k + 1)) / k + (1 - 1 / k) * math.log(2))
     return 2 * js - 2 * math.log(2)
+
+
+GRADIENT_ESTIMATORS: tuple[str, ...] = ("reparam", "score")
+"""Estimators of :func:`gaussian_gradient_samples`: the pathwise (reparameterised) one and the
+score-function (REINFORCE) one."""
+
+
+def gaussian_gradient_samples(f: Callable[[torch.Tensor], torch.Tensor], mu, log_s: float, n: int, *,
+                              estimator: str = "reparam",
+                              seed: int | torch.Generator | None = 0) -> torch.Tensor:
+    r"""Per-sample estimates of :math:`\nabla_{(\mu,\log s)}\,\mathbb E_{x\sim N(\mu, s^2I)}[f(x)]`.
+
+    With :math:`x = \mu + s\epsilon`, :math:`\epsilon\sim N(0, I_d)`, each row is an unbiased estimate
+    of the gradient with respect to :math:`(\mu, \log s)`:
+
+    * ``"reparam"`` (pathwise): :math:`\nabla_{(\mu,\log s)} f(\mu + s\epsilon)`, i.e.
+      :math:`(\nabla f(x),\ s\epsilon\cdot\nabla f(x))`;
+    * ``"score"`` (REINFORCE): :math:`f(x)\,\nabla_{(\mu,\log s)}\log N(x;\mu,s^2I)
+      = f(x)\,\big((x-\mu)/s^2,\ \lVert x-\mu\rVert^2/s^2 - d\big)`, which needs :math:`\log q` of
+      the sampler but no gradient of :math:`f`.
+
+    The mean of the rows estimates the gradient; their variance is the estimator's variance per sample.
+
+    Parameters
+    ----------
+    f : callable
+        ``(n, d) -> (n,)``; differentiable for ``"reparam"``.
+    mu : array-like, shape (d,)
+        Mean of the Gaussian.
+    log_s : float
+        Log of its standard deviation.
+    n : int
+        Number of samples.
+    estimator : str
+        One of :data:`GRADIENT_ESTIMATORS`.
+    seed : int, torch.Generator or None
+        Seed of :math:`\epsilon`.
+
+    Returns
+    -------
+    torch.Tensor, shape (n, d + 1)
+        Per-sample gradients, the last column with respect to :math:`\log s`.
+    """
+    check_name(estimator, GRADIENT_ESTIMATORS, "gradient estimator")
+    check_int(n, "n")
+    mu = torch.as_tensor(mu, dtype=torch.float32).reshape(-1)
+    d = mu.shape[0]
+    s = math.exp(float(log_s))
+    eps = torch.randn(n, d, generator=make_generator(seed))
+    x = mu + s * eps
+    if estimator == "score":
+        with torch.no_grad():
+            fx = f(x).reshape(n)
+        return fx[:, None] * torch.cat([eps / s, (eps.pow(2).sum(1) - d)[:, None]], 1)
+    xr = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(xr).sum(), xr)
+    return torch.cat([g, (s * eps * g).sum(1, keepdim=True)], 1)
