@@ -102,9 +102,9 @@ def test_cite(book):
     name, year = book.bib[key], book.years[key]
     anchor = cn.make_id("cite-" + key)
     assert cn.convert_markdown(f"as shown {{cite}}`{key}`.", book) == \
-        f"as shown ([{name}, {year}](https://book.example/bibliography.html#{anchor}))."
+        f"as shown \\[[{name}, {year}](https://book.example/bibliography.html#{anchor})\\]."
     assert cn.convert_markdown(f"{{cite:t}}`{key}`", book) == \
-        f"[{name} ({year})](https://book.example/bibliography.html#{anchor})"
+        f"[{name} \\[{year}\\]](https://book.example/bibliography.html#{anchor})"
     with pytest.raises(ValueError, match="unknown key"):
         cn.convert_markdown("{cite}`no-such-key`", book)
 

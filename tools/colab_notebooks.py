@@ -8,7 +8,7 @@ its Markdown is rewritten so that a front end without MyST shows what the book s
 
 * ``{py:func}`target``` (and ``py:class``, ``py:mod``, ... with an optional ``title <target>``
   or ``~target``) -> a link to the target on the online API page, ``<book>/api.html#<target>``;
-* ``{cite}`k1,k2``` -> ``(Author, year; ...)`` (``{cite:t}``: ``Author (year)``), each linked to
+* ``{cite}`k1,k2``` -> ``[Author, year; ...]`` (``{cite:t}``: ``Author [year]``), as the book prints them, each linked to
   its entry on the online bibliography page (``#cite-<key>``, the ids ``_config.yml`` gives);
 * ``{eq}`label``` and ``{numref}`label``` -> the number the book prints (``(n)``, ``Fig. n``),
   linked to the equation or figure on its online page; ``{ref}`` to an exercise -> ``Exercise n``;
@@ -253,9 +253,10 @@ def _cite(role: str, text: str, book: Book) -> str:
         if k not in book.bib:
             raise ValueError(f"{{cite}} of an unknown key {k!r}; references.bib has {sorted(book.bib)}")
     link = lambda k, label: f"[{label}]({book.page('bibliography', make_id('cite-' + k))})"  # noqa: E731
+    # as the book prints them (sphinxcontrib-bibtex, author_year): [Su, 2019] and Su [2019]
     if role == "cite:t":
-        return "; ".join(link(k, f"{book.bib[k]} ({book.years[k]})") for k in keys)
-    return "(" + "; ".join(link(k, f"{book.bib[k]}, {book.years[k]}") for k in keys) + ")"
+        return "; ".join(link(k, f"{book.bib[k]} \\[{book.years[k]}\\]") for k in keys)
+    return "\\[" + "; ".join(link(k, f"{book.bib[k]}, {book.years[k]}") for k in keys) + "\\]"
 
 
 def _label_ref(kind: str, text: str, book: Book, where: str) -> str:
@@ -428,6 +429,27 @@ def colab_url(book: Book, doc: str, branch: str = "gh-pages", prefix: str = "col
     """
     org_repo = book.repo.split("github.com/", 1)[1]
     return f"https://colab.research.google.com/github/{org_repo}/blob/{branch}/{prefix}/{doc}.ipynb"
+
+
+# ---------------------------------------------------------------------------------------- Sphinx
+def _colab_button(app, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Point the page's Colab launch button at the converted copy (:func:`colab_url`)."""
+    buttons = [b for group in context.get("header_buttons") or [] if group.get("label") == "launch-buttons"
+               for b in group.get("buttons", [])]
+    colab = [b for b in buttons if b.get("text") == "Colab"]
+    if not colab or not (Path(app.srcdir) / (pagename + ".ipynb")).is_file():
+        return
+    cfg = read_config(Path(app.srcdir))
+    book = Book(url=cfg["url"], repo=cfg["repo"], branch=cfg["branch"], docs=[])
+    for b in colab:
+        b["url"] = colab_url(book, pagename)
+
+
+def setup(app) -> dict:
+    """Sphinx extension (``_config.yml``: ``sphinx.local_extensions``): the book's Colab buttons
+    open the converted copies, which the build publishes under ``colab/`` (see the Makefile)."""
+    app.connect("html-page-context", _colab_button, priority=502)  # after sphinx-book-theme's (501)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def main(argv: list[str] | None = None) -> int:
