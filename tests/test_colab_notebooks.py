@@ -231,3 +231,26 @@ def test_myst_forms_check_mode(tmp_path):
     assert new.cells[0].source == "# T\n$\\mathbb{E}[x]$" and new.cells[1].source == nb.cells[1].source
     assert [c.id for c in new.cells] == [c.id for c in nb.cells]
     assert mf.main(["--check", str(path)]) == 0
+
+
+def test_count_myst():
+    src = ("{py:func}`a.b` {cite}`k` [](x)\n\n```{exercise}\n:label: e\nSee {eq}`q`.\n```\n\n"
+           "````{solution} e\n```{math}\n:label: q\na\n```\n````\n")
+    assert cn.count_myst(src) == {"{py:func}": 1, "{cite}": 1, "{eq}": 1, "[](doc) links": 1,
+                                  "{exercise}": 1, "{solution}": 1, "{math} (labelled)": 1}
+
+
+def test_colab_button_points_at_the_copy():
+    class App:
+        srcdir = str(ROOT)
+
+    ctx = {"header_buttons": [{"label": "launch-buttons", "buttons": [
+        {"text": "Binder", "url": "https://mybinder.org/x"},
+        {"text": "Colab", "url": "https://colab.research.google.com/github/o/r/blob/main/chapters/part1_dynamics/06_explorer.ipynb"}]}]}
+    cn._colab_button(App(), "chapters/part1_dynamics/06_explorer", "page.html", ctx, None)
+    urls = {b["text"]: b["url"] for b in ctx["header_buttons"][0]["buttons"]}
+    assert urls["Colab"].endswith("/blob/gh-pages/colab/chapters/part1_dynamics/06_explorer.ipynb")
+    assert urls["Binder"] == "https://mybinder.org/x"
+    page = {"header_buttons": []}
+    cn._colab_button(App(), "intro", "page.html", page, None)  # a page without launch buttons
+    assert page == {"header_buttons": []}

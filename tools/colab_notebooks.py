@@ -457,8 +457,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default _build/colab)")
     args = ap.parse_args(argv)
     written = convert_all(args.out)
-    print(f"wrote {len(written)} notebooks under {args.out}")
+    counts: dict[str, int] = {}
+    for path in written:
+        src = ROOT / path.relative_to(args.out) if path.is_relative_to(args.out) else path
+        for cell in nbformat.read(src, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                for kind, n in count_myst(cell.source).items():
+                    counts[kind] = counts.get(kind, 0) + n
+            elif ((cell.metadata.get("mystnb") or {}).get("figure") or {}).get("caption"):
+                counts["figure captions"] = counts.get("figure captions", 0) + 1
+    print(f"wrote {len(written)} notebooks under {args.out}; converted: "
+          + ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])))
     return 0
+
+
+def count_myst(src: str) -> dict[str, int]:
+    """How many of each MyST role and directive a Markdown string holds (directives nested in others too)."""
+    counts: dict[str, int] = {}
+    for m in _ROLE.finditer(src):
+        counts["{" + m.group("role") + "}"] = counts.get("{" + m.group("role") + "}", 0) + 1
+    if _DOCLINK.search(src):
+        counts["[](doc) links"] = len(_DOCLINK.findall(src))
+    stack = [src]
+    while stack:
+        for d in _directives(stack.pop()):
+            key = "{" + d.name + "}" + (" (labelled)" if d.name == "math" and d.options.get("label") else "")
+            counts[key] = counts.get(key, 0) + 1
+            stack.append(d.body)
+    return counts
 
 
 if __name__ == "__main__":
