@@ -254,3 +254,22 @@ def test_colab_button_points_at_the_copy():
     page = {"header_buttons": []}
     cn._colab_button(App(), "intro", "page.html", page, None)  # a page without launch buttons
     assert page == {"header_buttons": []}
+
+
+def test_numbers_from_built_html(tmp_path, book):
+    import copy
+
+    b = copy.deepcopy(book)
+    (eq, (doc, n)), (fig, (fdoc, fn)), (ex, (edoc, en)) = (next(iter(t.items())) for t in (b.equations, b.figures, b.exercises))
+    pages = {doc: "", fdoc: "", edoc: ""}
+    pages[doc] += f'<div class="math" id="{cn.make_id("equation-" + eq)}">\n<span class="eqno">({n + 5})<a>¶</a></span>'
+    pages[fdoc] += (f'<figure id="{cn.make_id(fig)}">\n<img src="x.png" />\n<figcaption>\n<p>'
+                    f'<span class="caption-number">Fig. {fn} </span>')
+    pages[edoc] += (f'<div class="exercise admonition" id="{cn.make_id(ex)}">\n\n<p class="admonition-title">'
+                    f'<span class="caption-number">Exercise {en + 1} </span></p>')
+    for d, text in pages.items():
+        (tmp_path / d).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / (d + ".html")).write_text(text)
+    changed = cn.numbers_from_html(b, tmp_path)
+    assert changed == {eq: n + 5, ex: en + 1}
+    assert b.equations[eq] == (doc, n + 5) and b.figures[fig] == (fdoc, fn) and b.exercises[ex] == (edoc, en + 1)

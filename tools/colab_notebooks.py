@@ -22,8 +22,9 @@ its Markdown is rewritten so that a front end without MyST shows what the book s
 * a code cell's figure caption (``mystnb.figure``) -> a Markdown cell ``**Fig. n.** caption``
   after the cell.
 
-The numbers are those of the book: with ``numfig`` on and no numbered table of contents, Sphinx
-numbers equations, figures and exercises in one sequence each over the whole book, in
+The numbers are those of the book: read from the built book (``_build/html``) when there is one,
+else computed as Sphinx computes them: with ``numfig`` on and no numbered table of contents, it
+numbers equations, captioned figures and exercises in one sequence each over the whole book, in
 table-of-contents order. The book's address (``html.baseurl``) and the repository (``repository``)
 are read from ``_config.yml``; nothing else holds them.
 """
@@ -159,8 +160,9 @@ def load_book(root: Path = ROOT) -> Book:
             continue
         for cell in _cells(path):
             if cell.cell_type == "code":
-                name = ((cell.metadata.get("mystnb") or {}).get("figure") or {}).get("name")
-                if name:
+                fig = (cell.metadata.get("mystnb") or {}).get("figure") or {}
+                name = fig.get("name")
+                if name and fig.get("caption"):  # Sphinx numbers captioned figures only
                     counters["fig"] += 1
                     book.figures[name] = (doc, counters["fig"])
                 continue
@@ -176,15 +178,42 @@ def load_book(root: Path = ROOT) -> Book:
                 if d.name == "math" and d.options.get("label"):
                     counters["eq"] += 1
                     book.equations[d.options["label"]] = (doc, counters["eq"])
-                elif d.name == "figure" and d.options.get("name"):
+                elif d.name == "figure" and d.options.get("name") and d.body.strip():
                     counters["fig"] += 1
                     book.figures[d.options["name"]] = (doc, counters["fig"])
-                elif d.name == "exercise" and label:
+                elif d.name == "exercise" and "nonumber" not in d.options:
                     counters["ex"] += 1
-                    book.exercises[label] = (doc, counters["ex"])
-                elif d.name == "exercise":
-                    counters["ex"] += 1
+                    if label:
+                        book.exercises[label] = (doc, counters["ex"])
     return book
+
+
+_HTML_NUMBER = re.compile(r'<span class="eqno">\((?P<eq>[\d.]+)\)|<span class="caption-number">[^<\d]*(?P<cap>[\d.]+)')
+
+
+def numbers_from_html(book: Book, html: Path) -> dict[str, int]:
+    """Correct the book's numbers from a built book (``_build/html``); the labels whose number changed.
+
+    Each label's page is read and the number printed next to its id taken (``(n)`` of an equation,
+    ``Fig. n`` / ``Exercise n`` of a caption). Labels the build does not have keep their computed number.
+    """
+    changed: dict[str, int] = {}
+    pages: dict[str, str] = {}
+    for table, prefix in ((book.equations, "equation-"), (book.figures, ""), (book.exercises, "")):
+        for label, (doc, n) in list(table.items()):
+            page = html / (doc + ".html")
+            if doc not in pages:
+                pages[doc] = page.read_text(errors="replace") if page.is_file() else ""
+            text = pages[doc]
+            i = text.find(f'id="{make_id(prefix + label)}"')
+            m = _HTML_NUMBER.search(text, i, i + 800) if i >= 0 else None
+            if m is None:
+                continue
+            got = m.group("eq") or m.group("cap")
+            if got.isdigit() and int(got) != n:
+                table[label] = (doc, int(got))
+                changed[label] = int(got)
+    return changed
 
 
 # ---------------------------------------------------------------------------------------- directives
@@ -406,9 +435,19 @@ def convert_notebook(path: Path, book: Book, doc: str) -> nbformat.NotebookNode:
     return out
 
 
-def convert_all(out_dir: Path, root: Path = ROOT) -> list[Path]:
-    """Write the converted copy of every notebook of ``_toc.yml`` under ``out_dir``; the paths written."""
+def convert_all(out_dir: Path, root: Path = ROOT, html: Path | None = None) -> list[Path]:
+    """Write the converted copy of every notebook of ``_toc.yml`` under ``out_dir``; the paths written.
+
+    With ``html`` (a built book; default ``_build/html`` when it has an ``index.html``) the numbers
+    of equations, figures and exercises are read from it; otherwise they are computed as Sphinx does.
+    """
     book = load_book(root)
+    html = html if html is not None else root / "_build" / "html"
+    if (html / "index.html").is_file():
+        changed = numbers_from_html(book, html)
+        if changed:
+            print(f"note: {len(changed)} number(s) taken from {html} differ from the computed ones: "
+                  f"{dict(list(changed.items())[:5])}", file=sys.stderr)
     written = []
     for doc in book.docs:
         src = root / (doc + ".ipynb")
