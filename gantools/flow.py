@@ -1,6 +1,6 @@
 r"""The MonoFlow particle flow and generator training (Part III).
 
-The Euler step :math:`x \leftarrow x + \epsilon\nabla_x h(D(x))`
+The Euler step :math:`x \leftarrow x + \varepsilon\nabla_x h(D(x))`
 (:func:`gantools.monoflow.particle_step`) moves samples along the (rescaled) Wasserstein gradient
 flow of :math:`\mathrm{KL}(q_t\Vert p)` when :math:`D\approx\log r_t`. :func:`exact_wgf_particles`
 moves them with the exact Gaussian ratio; :func:`particle_flow` alternates the step with
@@ -36,7 +36,7 @@ Discriminator = Callable[[torch.Tensor], torch.Tensor]
 
 def exact_wgf_particles(x0: torch.Tensor, mean_p, cov_p, *, eps: float, steps: int,
                         h: str = "identity") -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
-    r"""Move particles with the *exact* ratio, :math:`x \leftarrow x + \epsilon\nabla h(\log p(x)/\hat q_t(x))`.
+    r"""Move particles with the *exact* ratio, :math:`x \leftarrow x + \varepsilon\nabla h(\log p(x)/\hat q_t(x))`.
 
     :math:`\hat q_t` is the Gaussian with the particles' own sample mean and covariance at each
     step (the particles stay an affine image of ``x0``, so this Gaussian is their law when
@@ -97,12 +97,12 @@ def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator]
                   record_every: int = 20, snapshot_at: tuple[int, ...] = (),
                   seed: int | torch.Generator | None = 0, device: torch.device | str | None = None) -> FlowRun:
     r"""Generator-free GAN: alternate ``d_steps`` logistic discriminator steps and one Euler step
-    :math:`x \leftarrow x + \epsilon\nabla_x h(D(x))` of *all* particles.
+    :math:`x \leftarrow x + \varepsilon\nabla_x h(D(x))` of *all* particles.
 
     Several runs go side by side when ``x0`` holds ``M`` stacked particle sets, shape
     ``(M, n, d)``, and ``D`` is an :class:`~gantools.ensemble.EnsembleMLP` of ``M`` members:
     member :math:`m` moves particle set :math:`m` with its own discriminator (and its own step
-    :math:`\epsilon_m` when ``eps`` is a sequence). The members' discriminator losses are summed,
+    :math:`\varepsilon_m` when ``eps`` is a sequence). The members' discriminator losses are summed,
     and Adam is elementwise, so each member trains on its own loss; the real and particle batches
     of all members come from the one generator ``seed``, so a member's run depends on the whole
     stack (it is not bitwise the run it would make alone).
@@ -283,7 +283,7 @@ def train_monoflow(G: nn.Module, D: nn.Module | Callable[[nn.Module], Discrimina
 
     * ``loss="h"``: :math:`-\frac1n\sum_i h(D(G_\theta(z_i)))` (:func:`gantools.monoflow.generator_loss`), or
     * ``loss="distill"``: :math:`\frac1n\sum_i\lVert G_\theta(z_i) - \mathrm{sg}(y_i)\rVert^2`,
-      :math:`y_i = G_{\theta_t}(z_i) + \epsilon\nabla h(D(G_{\theta_t}(z_i)))`, :math:`\theta_t` a
+      :math:`y_i = G_{\theta_t}(z_i) + \varepsilon\nabla h(D(G_{\theta_t}(z_i)))`, :math:`\theta_t` a
       frozen copy of the generator taken at the start of the iteration (:func:`distill_loss`).
 
     Parameters
@@ -447,7 +447,7 @@ def train_monoflow_stacked(G: nn.Module, D: nn.Module,
     .. math:: \mathcal L_m(\theta) =
               \begin{cases} -\frac1n\sum_i h(D_m(G_{\theta,m}(z_i))) & \text{loss}_m = \text{"h"},\\
               \frac1n\sum_i \lVert G_{\theta,m}(z_i) - \mathrm{sg}(y_i)\rVert^2,\;
-              y_i = G_{\theta_t,m}(z_i) + \epsilon\nabla_x h(D_m(G_{\theta_t,m}(z_i))) & \text{loss}_m = \text{"distill"}.
+              y_i = G_{\theta_t,m}(z_i) + \varepsilon\nabla_x h(D_m(G_{\theta_t,m}(z_i))) & \text{loss}_m = \text{"distill"}.
               \end{cases}
 
     Both players step with :class:`gantools.ensemble.MemberOptimizer` (Adam, one state per

@@ -8,7 +8,7 @@ The chain of ideas (Yi, Zhu & Liu, ICML 2023; Su's post on GAN as a diffusion OD
 3. This module: any increasing :math:`h` gives a flow that drives :math:`q_t` to :math:`p`
    (:data:`H_FUNCTIONS`; the divergence losses of the MonoFlow paper's Gaussian toy are
    :data:`PAPER_LOSSES`), the generator loss :math:`-h(D(G(z)))` (:func:`generator_loss`), and
-   the Euler step :math:`x \leftarrow x + \epsilon \nabla_x h(D(x))` it induces
+   the Euler step :math:`x \leftarrow x + \varepsilon \nabla_x h(D(x))` it induces
    (:func:`velocity`, :func:`particle_step`), which a generator follows through the
    distillation loss (:func:`distill_loss`).
 4. :mod:`gantools.flow`: the particle flow and the generator trainers built on these.
@@ -34,7 +34,7 @@ Discriminator = Callable[[torch.Tensor], torch.Tensor]
 
 @dataclass(frozen=True)
 class HFunction:
-    r"""A map :math:`h` of the discriminator's logit :math:`d \approx \log r`.
+    r"""A map :math:`h` of the discriminator's logit :math:`u = D(x) \approx \log r`.
 
     The generator loss is :math:`-\mathbb E_z[h(D(G(z)))]` and the particle velocity it induces
     is :math:`\nabla_x h(D(x)) = h'(D(x))\,\nabla_x D(x)`, i.e. :math:`h'(\log r)\nabla\log r`.
@@ -48,7 +48,7 @@ class HFunction:
     fn : callable
         Elementwise :math:`h`, vectorised over a tensor.
     formula : str
-        :math:`h(d)` in LaTeX.
+        :math:`h(u)` in LaTeX.
     loss : str
         The generator loss :math:`-h(D)` reproduces (LaTeX allowed).
     monotone : bool
@@ -62,11 +62,11 @@ class HFunction:
     monotone: bool
 
     def __call__(self, d: torch.Tensor) -> torch.Tensor:
-        """:math:`h(d)` elementwise."""
+        """:math:`h(u)` elementwise."""
         return self.fn(d)
 
     def derivative(self, d: torch.Tensor) -> torch.Tensor:
-        """The speed factor :math:`h'(d)` elementwise, by autograd.
+        """The speed factor :math:`h'(u)` elementwise, by autograd.
 
         Parameters
         ----------
@@ -84,59 +84,59 @@ class HFunction:
 
 H_FUNCTIONS: dict[str, HFunction] = {
     "identity": HFunction(
-        "identity", lambda d: d, r"d",
+        "identity", lambda d: d, r"u",
         r"$-D(G(z))$: the logit loss, the f-GAN reverse-KL generator loss and the post's loss", True),
     "ns": HFunction(
-        "ns", lambda d: -F.softplus(-d), r"\log\sigma(d)",
+        "ns", lambda d: -F.softplus(-d), r"\log\sigma(u)",
         r"$-\log\sigma(D(G(z)))$: the non-saturating vanilla GAN loss", True),
     "saturating": HFunction(
-        "saturating", lambda d: F.softplus(d), r"\log(1+e^{d})",
+        "saturating", lambda d: F.softplus(d), r"\log(1+e^{u})",
         r"$\log(1-\sigma(D(G(z))))$: the saturating (minimax) vanilla GAN loss", True),
     "exp": HFunction(
-        "exp", lambda d: torch.exp(d), r"e^{d}",
-        r"$-e^{D(G(z))} = -\hat r$: the f-GAN (Nowozin et al.) KL generator loss $-f^*(T)$", True),
+        "exp", lambda d: torch.exp(d), r"e^{u}",
+        r"$-e^{D(G(z))} = -\hat r$: the f-GAN (Nowozin et al.) KL generator loss $-\psi^*(\psi'(r))$", True),
     "arcsinh": HFunction(
-        "arcsinh", lambda d: torch.asinh(d), r"\operatorname{arcsinh}(d)",
+        "arcsinh", lambda d: torch.asinh(d), r"\operatorname{arcsinh}(u)",
         r"$-\operatorname{arcsinh}(D(G(z)))$: a loss outside the classic list, as MonoFlow allows", True),
     "neg_square": HFunction(
-        "neg_square", lambda d: -0.5 * d ** 2, r"-d^2/2",
+        "neg_square", lambda d: -0.5 * d ** 2, r"-u^2/2",
         r"$D(G(z))^2/2$: least squares pulling the logit to 'undecided' ($D=0$); not monotone", False),
     "sin": HFunction(
-        "sin", lambda d: torch.sin(d), r"\sin d",
-        r"$-\sin D(G(z))$: increasing only for $\lvert d\rvert<\pi/2$; not monotone", False),
+        "sin", lambda d: torch.sin(d), r"\sin u",
+        r"$-\sin D(G(z))$: increasing only for $\lvert u\rvert<\pi/2$; not monotone", False),
 }
 """The book's family, name -> :class:`HFunction`. The first five are increasing; the last two are not."""
 
 
 def _js(d: torch.Tensor) -> torch.Tensor:
-    # f(r) = r log r - (r + 1) log((r + 1) / 2) at r = e^d; log((r+1)/2) = softplus(d) - log 2
+    # psi(r) = r log r - (r + 1) log((r + 1) / 2) at r = e^d; log((r+1)/2) = softplus(d) - log 2
     r = torch.exp(d)
     return -(r * d - (r + 1) * (F.softplus(d) - math.log(2.0)))
 
 
 PAPER_LOSSES: dict[str, HFunction] = {
     "reverse_kl": HFunction(
-        "reverse_kl", lambda d: d, r"d",
+        "reverse_kl", lambda d: d, r"u",
         r"$\mathrm{KL}(q\Vert p)=\mathbb E_q[-\log r]$: loss $-D$", True),
     "exponential": HFunction(
-        "exponential", lambda d: -torch.exp(-d), r"-e^{-d}",
+        "exponential", lambda d: -torch.exp(-d), r"-e^{-u}",
         r"$\mathbb E_q[r^{-1}]$: loss $e^{-D}$", True),
     "forward_kl": HFunction(
-        "forward_kl", lambda d: -torch.exp(d) * d, r"-d\,e^{d}",
+        "forward_kl", lambda d: -torch.exp(d) * d, r"-u\,e^{u}",
         r"$\mathrm{KL}(p\Vert q)=\mathbb E_q[r\log r]$: loss $D e^{D}$", False),
     "chi2": HFunction(
-        "chi2", lambda d: -(torch.exp(d) - 1) ** 2, r"-(e^{d}-1)^2",
+        "chi2", lambda d: -(torch.exp(d) - 1) ** 2, r"-(e^{u}-1)^2",
         r"Pearson $\chi^2=\mathbb E_q[(r-1)^2]$: loss $(e^{D}-1)^2$", False),
     "hellinger": HFunction(
-        "hellinger", lambda d: -(torch.exp(0.5 * d) - 1) ** 2, r"-(e^{d/2}-1)^2",
+        "hellinger", lambda d: -(torch.exp(0.5 * d) - 1) ** 2, r"-(e^{u/2}-1)^2",
         r"squared Hellinger $\mathbb E_q[(\sqrt r-1)^2]$: loss $(e^{D/2}-1)^2$", False),
     "js": HFunction(
-        "js", _js, r"-\big(d e^{d} - (e^{d}+1)\log\tfrac{e^{d}+1}{2}\big)",
+        "js", _js, r"-\big(u e^{u} - (e^{u}+1)\log\tfrac{e^{u}+1}{2}\big)",
         r"Jensen-Shannon $\mathbb E_q[r\log r-(r+1)\log\frac{r+1}{2}]$", False),
 }
 r"""The divergence losses of the MonoFlow paper's Gaussian toy: the generator minimises the
-divergence itself with the estimated ratio plugged in, :math:`\mathbb E_q[f(e^{D})]`, i.e.
-:math:`h(d) = -f(e^d)` with speed factor :math:`h'(d) = -r f'(r)`, :math:`r=e^d`."""
+divergence itself with the estimated ratio plugged in, :math:`\mathbb E_q[\psi(e^{D})]` (:math:`\psi` the divergence's convex function), i.e.
+:math:`h(u) = -\psi(e^u)` with speed factor :math:`h'(u) = -r \psi'(r)`, :math:`r=e^u`."""
 
 ALL_H: dict[str, HFunction] = {**H_FUNCTIONS, **PAPER_LOSSES}
 """Every named :math:`h` the package knows: :data:`H_FUNCTIONS` and :data:`PAPER_LOSSES`."""
@@ -216,7 +216,7 @@ def particle_step(x: torch.Tensor, discriminator: Discriminator, eps: float, *,
                   h: str = "identity") -> torch.Tensor:
     r"""One Euler step of the (Mono)flow.
 
-    .. math:: x \leftarrow x + \epsilon\,\nabla_x h(D(x))
+    .. math:: x \leftarrow x + \varepsilon\,\nabla_x h(D(x))
 
     With ``h="identity"`` and :math:`D = \log r` this is the explicit Euler step of
     :math:`\dot x = \nabla \log r_t(x)`, the Wasserstein gradient flow of :math:`\mathrm{KL}(q_t\Vert p)`.
@@ -228,7 +228,7 @@ def particle_step(x: torch.Tensor, discriminator: Discriminator, eps: float, *,
     discriminator : callable
         ``(n, d) -> (n,)`` or ``(n, 1)``; ``(M, n, d) -> (M, n, 1)`` for stacked particles.
     eps : float or sequence of float
-        Step size :math:`\epsilon > 0`; for stacked particles one per member is allowed.
+        Step size :math:`\varepsilon > 0`; for stacked particles one per member is allowed.
     h : str
 
     Returns
@@ -253,9 +253,9 @@ def distill_loss(generator: Callable[[torch.Tensor], torch.Tensor], z: torch.Ten
 
     .. math:: \mathcal L_{\text{distill}}(\theta) = \frac1n\sum_i \lVert G_\theta(z_i) - \mathrm{sg}(y_i)\rVert^2
 
-    With targets :math:`y_i = G_{\theta_t}(z_i) + \epsilon\nabla_x h(D(G_{\theta_t}(z_i)))`
+    With targets :math:`y_i = G_{\theta_t}(z_i) + \varepsilon\nabla_x h(D(G_{\theta_t}(z_i)))`
     (:func:`particle_step` on the current samples), its gradient at :math:`\theta=\theta_t` is
-    :math:`2\epsilon\,\nabla_\theta\big[-\frac1n\sum_i h(D(G_\theta(z_i)))\big]`.
+    :math:`2\varepsilon\,\nabla_\theta\big[-\frac1n\sum_i h(D(G_\theta(z_i)))\big]`.
 
     Parameters
     ----------
