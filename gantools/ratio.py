@@ -75,15 +75,15 @@ class FDivergence:
 F_DIVERGENCES: dict[str, FDivergence] = {
     # vanilla GAN: g(v) = log sigma(v), f*(g(v)) = softplus(v): the logistic loss; v* = log r
     "gan": FDivergence("gan", lambda v: -F.softplus(-v), lambda t: -torch.log1p(-torch.exp(t)),
-                       lambda v: v, r"v^* = \log r"),
+                       lambda v: v, r"u^* = \log r"),
     "kl": FDivergence("kl", lambda v: v, lambda t: torch.exp(t - 1), lambda v: v - 1,
-                      r"v^* = 1 + \log r"),
+                      r"u^* = 1 + \log r"),
     "reverse_kl": FDivergence("reverse_kl", lambda v: -torch.exp(-v), lambda t: -1 - torch.log(-t),
-                              lambda v: v, r"v^* = \log r\;(g(v^*) = -1/r)"),
+                              lambda v: v, r"u^* = \log r\;(g(u^*) = -1/r)"),
     "pearson": FDivergence("pearson", lambda v: v, lambda t: 0.25 * t * t + t,
-                           lambda v: torch.log(torch.clamp(1 + v / 2, min=1e-6)), r"v^* = 2(r-1)"),
+                           lambda v: torch.log(torch.clamp(1 + v / 2, min=1e-6)), r"u^* = 2(r-1)"),
     "hellinger": FDivergence("hellinger", lambda v: 1 - torch.exp(-v), lambda t: t / (1 - t),
-                             lambda v: 2 * v, r"v^* = \tfrac12\log r\;(g(v^*) = 1 - r^{-1/2})"),
+                             lambda v: 2 * v, r"u^* = \tfrac12\log r\;(g(u^*) = 1 - r^{-1/2})"),
 }
 """f-GAN discriminators: name -> :class:`FDivergence`."""
 
