@@ -27,7 +27,7 @@ from .gaussian import empirical_moments, gaussian_log_ratio
 from .monoflow import distill_loss, generator_loss, get_h, particle_step
 from .ratio import ratio_fit, train_discriminator
 
-__all__ = ["exact_wgf_particles", "FlowRun", "particle_flow",
+__all__ = ["exact_wgf_particles", "FlowRun", "particle_flow", "NEGATIVES",
            "StackedMonoFlowRun", "train_monoflow_stacked",
            "GEN_LOSSES", "OPTIMIZERS", "make_optimizer", "MonoFlowRun", "train_monoflow"]
 
@@ -90,11 +90,15 @@ class FlowRun:
     history: dict[str, list[float]] = field(default_factory=dict)
 
 
+NEGATIVES: tuple[str, ...] = ("current", "initial")
+"""Sources of the discriminator's fake batches accepted by :func:`particle_flow`."""
+
+
 def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator], torch.Tensor],
                   D: nn.Module, *, steps: int, eps: float | Sequence[float], d_steps: int = 5, lr_d: float = 1e-3,
                   batch: int = 256, h: str = "identity", target: torch.Tensor | None = None,
                   log_ratio: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                  record_every: int = 20, snapshot_at: tuple[int, ...] = (),
+                  record_every: int = 20, snapshot_at: tuple[int, ...] = (), negatives: str = "current",
                   seed: int | torch.Generator | None = 0, device: torch.device | str | None = None) -> FlowRun:
     r"""Generator-free GAN: alternate ``d_steps`` logistic discriminator steps and one Euler step
     :math:`x \leftarrow x + \varepsilon\nabla_x h(D(x))` of *all* particles.
@@ -127,6 +131,11 @@ def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator]
         (``d_slope``, ``d_corr``).
     record_every : int
     snapshot_at : tuple of int
+    negatives : str
+        Where the discriminator's "fake" batches come from (:data:`NEGATIVES`): ``"current"``,
+        the particles as they are now (the flow), or ``"initial"``, the starting particles
+        ``x0`` throughout, so that :math:`D` estimates :math:`\log p/q_0` instead of
+        :math:`\log p/q_t` (an ablation).
     seed : int or torch.Generator or None
     device : torch.device or str, optional
         Where to compute (CPU by default); ``D`` is moved there, real batches are drawn on the
@@ -153,6 +162,8 @@ def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator]
         if not isinstance(eps, (int, float)):
             raise ValueError(f"eps must be a number for one particle set, got {eps!r}")
     x = x.clone().to(dev)
+    check_name(negatives, NEGATIVES, "negatives")
+    x_init = x.clone()
     n, dim = x.shape[-2], x.shape[-1]
     D.to(dev)
     check_int(steps, "steps")
@@ -202,7 +213,8 @@ def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator]
                 history["d_corr"].append(one([nan] * len(sets(x))))
         if step == steps:
             break
-        ld = train_discriminator(D, opt, real_batch, lambda x=x: fake_batch(x),
+        neg = x if negatives == "current" else x_init
+        ld = train_discriminator(D, opt, real_batch, lambda neg=neg: fake_batch(neg),
                                  steps=d_steps, where=f" (particle_flow, step {step})")
         history["d_loss"].append(ld)
         x = particle_step(x, D, eps, h=h)

@@ -240,3 +240,20 @@ def test_particle_flow_stacked_runs_each_member_with_its_own_step():
         flow.particle_flow(x0, sample, nets.mlp(2, 1), steps=1, eps=0.1)
     with pytest.raises(ValueError, match="one positive number per stacked member"):
         flow.particle_flow(x0, sample, D, steps=1, eps=[0.1, 0.1])
+
+
+def test_particle_flow_with_initial_negatives_trains_d_on_x0_only():
+    g = torch.Generator().manual_seed(6)
+    x0 = 0.5 * torch.randn(128, 2, generator=g)
+    sample = lambda n, gen: torch.randn(n, 2, generator=gen) * 0.5 + 2.0
+    torch.manual_seed(0)
+    cur = flow.particle_flow(x0, sample, nets.mlp(2, 1, hidden=32, depth=1), steps=40, eps=0.1, d_steps=3, lr_d=5e-3)
+    torch.manual_seed(0)
+    stale = flow.particle_flow(x0, sample, nets.mlp(2, 1, hidden=32, depth=1), steps=40, eps=0.1, d_steps=3, lr_d=5e-3,
+                               negatives="initial")
+    target_mean = torch.tensor([2.0, 2.0])
+    d_cur = (cur.particles.mean(0) - target_mean).norm()
+    d_stale = (stale.particles.mean(0) - target_mean).norm()
+    assert d_cur < 1.0 and d_stale > 2.0 and d_stale > 2 * d_cur   # a D of log p/q_0 overshoots the target
+    with pytest.raises(ValueError, match="current"):
+        flow.particle_flow(x0, sample, nets.mlp(2, 1), steps=1, eps=0.1, negatives="stale")
