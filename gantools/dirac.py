@@ -528,7 +528,15 @@ def _closed_np(m: DiracGAN) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarr
     c = m.c if m.c is not None else 0.0
 
     def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return (a * b).sum(-1, keepdims=True)
+        # the last axis is short (d = 1, 2, 3 in the book): adding its slices is several times faster
+        # than ndarray.sum over it, which dominated the simulation's time
+        prod = a * b
+        if prod.shape[-1] > 8:
+            return prod.sum(-1, keepdims=True)
+        out = prod[..., :1].copy()
+        for i in range(1, prod.shape[-1]):
+            out += prod[..., i:i + 1]
+        return out
 
     if v in ("vanilla", "saturating"):
         sat = v == "saturating"
