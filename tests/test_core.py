@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from gantools import data, losses, metrics, nets, train, utils
+from gantools import data, losses, metrics, nets, train
 
 
 # ----------------------------------------------------------------------------- data
@@ -219,19 +219,6 @@ def test_member_losses_are_each_members_own():
     torch.testing.assert_close(per, want, rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="members"):
         losses.g_loss("ns", torch.zeros(4), members=True)
-
-
-def test_seed_all_is_reproducible_and_sets_threads_only_when_asked():
-    n = torch.get_num_threads()
-    utils.seed_all(5)
-    a = torch.randn(3)
-    assert torch.get_num_threads() == n          # the default leaves torch's thread count alone
-    try:
-        utils.seed_all(5, threads=2)
-        torch.testing.assert_close(a, torch.randn(3))
-        assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(n)
 
 
 def test_weighted_mmd_reduces_to_unweighted_and_reweights():

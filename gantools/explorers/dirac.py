@@ -25,8 +25,8 @@ from matplotlib.figure import Figure
 
 from .. import dirac
 from .._validate import check_name, check_positive
-from ..plot import COLORS, NotebookFigure
-from .live import Explorer, live_figure, log_axis
+from ..plot import COLORS
+from .live import Explorer, live_figure, log_axis, new_figure
 
 __all__ = ["METHODS", "USES", "VARIANTS", "BLOWUP", "MAX_STEPS", "MAX_DRAWN", "Field", "DiracRun",
            "closed_field", "run", "figure", "update", "plot_run", "explorer"]
@@ -272,7 +272,7 @@ def figure() -> Figure:
         Two axes and empty artists, filled by :func:`update`; a notebook cell that returns it
         (or :func:`plot_run`'s result) shows it as an image.
     """
-    fig = NotebookFigure(figsize=(9.0, 3.7))
+    fig = new_figure(9.0, 3.7)
     a1 = fig.add_axes((0.07, 0.14, 0.34, 0.72))
     a2 = fig.add_axes((0.53, 0.14, 0.44, 0.72))
     a1.plot([], [], lw=0.8, color=COLORS["fake"], label="θₖ")

@@ -23,6 +23,8 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..plot import NotebookFigure
+
 
 __all__ = ["DPI", "Explorer", "live_figure", "log_axis", "new_figure", "render_png", "superscript"]
 
@@ -40,10 +42,11 @@ def new_figure(width: float, height: float) -> Figure:
 
     Returns
     -------
-    matplotlib.figure.Figure
-        An empty figure; shown in a notebook when it is a cell's last expression.
+    gantools.plot.NotebookFigure
+        An empty figure that shows itself as an image when it is a cell's last expression
+        (a plain :class:`~matplotlib.figure.Figure` made outside pyplot would print as text).
     """
-    return Figure(figsize=(width, height))
+    return NotebookFigure(figsize=(width, height))
 
 
 def log_axis(ax: Any) -> None:
