@@ -6,7 +6,8 @@ arithmetic per step). The two measurements live here, in one place:
 * :func:`median_seconds` and :func:`compare_seconds` time callables (medians, robust to a
   shared machine; the second interleaves the candidates so that load changes hit all alike);
 * :func:`step_flops` counts the floating-point operations of one call with
-  :class:`torch.utils.flop_counter.FlopCounterMode`.
+  :class:`torch.utils.flop_counter.FlopCounterMode`;
+* :func:`step_copies` counts the tensor copies of one call, which a FLOP count cannot see.
 
 Parameters are counted by :func:`gantools.nets.n_params`.
 
@@ -20,7 +21,7 @@ from typing import Callable
 
 from ._validate import check_int
 
-__all__ = ["compare_seconds", "median_seconds", "step_flops"]
+__all__ = ["compare_seconds", "median_seconds", "step_copies", "step_flops"]
 
 
 def median_seconds(fn: Callable[[], object], *, repeat: int = 20, warmup: int = 3) -> float:
@@ -135,3 +136,39 @@ def step_flops(step: Callable[[], object]) -> int:
     with counter:
         step()
     return int(counter.get_total_flops())
+
+
+def step_copies(step: Callable[[], object]) -> tuple[int, int]:
+    """The tensor copies one call of ``step`` dispatches: how many, and how many bytes.
+
+    Copying memory is not arithmetic, so :func:`step_flops` cannot see it (``copy.deepcopy`` of a
+    network costs no FLOPs). This counts every ``aten.clone`` and ``aten.copy_`` that reaches
+    torch's dispatcher during the call, with the size of its result.
+
+    Parameters
+    ----------
+    step : callable
+        One training step, called once with no arguments.
+
+    Returns
+    -------
+    tuple of int
+        ``(copies, bytes)``: the number of tensors copied and their total size in bytes.
+    """
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    copy_ops = (torch.ops.aten.clone.default, torch.ops.aten.copy_.default)
+    counted = [0, 0]
+
+    class _Copies(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+            out = func(*args, **(kwargs or {}))
+            if func in copy_ops:
+                counted[0] += 1
+                counted[1] += out.numel() * out.element_size()
+            return out
+
+    with _Copies():
+        step()
+    return counted[0], counted[1]

@@ -34,3 +34,31 @@ def test_parameters_are_counted_in_one_place():
     for mod in (cost, digits, ign):
         assert not hasattr(mod, "n_params")
     assert not hasattr(ign, "median_seconds") and not hasattr(digits, "step_flops")
+
+
+def test_step_flops_counts_a_gradient_penalty_step():
+    """A step through torch.autograd.grad (R1) is counted, and costs more than the plain step."""
+    torch.manual_seed(0)
+    D = nets.mlp(2, 1, hidden=64, depth=2)
+    x = torch.randn(128, 2)
+
+    def plain():
+        D(x).mean().backward()
+
+    def r1():
+        xr = x.clone().requires_grad_(True)
+        out = D(xr)
+        (g,) = torch.autograd.grad(out.sum(), xr, create_graph=True)
+        (out.mean() + g.pow(2).sum(1).mean()).backward()
+
+    assert cost.step_flops(r1) > cost.step_flops(plain) > 0
+
+
+def test_step_copies_sees_deepcopy_and_nothing_else():
+    import copy
+
+    net = nets.mlp(4, 3, hidden=8, depth=1)
+    n_bytes = sum(p.numel() * p.element_size() for p in net.parameters())
+    assert cost.step_copies(lambda: copy.deepcopy(net)) == (len(list(net.parameters())), n_bytes)
+    assert cost.step_copies(lambda: net(torch.randn(2, 4)).sum().backward()) == (0, 0)
+    assert cost.step_copies(lambda: torch.randn(5).clone()) == (1, 20)
