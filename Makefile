@@ -84,10 +84,8 @@ html: execute
 
 # Colab copies of the notebooks (tools/colab_notebooks.py writes _build/colab/), served with the book
 define colab_copies
-	@if test -f tools/colab_notebooks.py; then \
-	  $(STAGE) "Colab copies (tools/colab_notebooks.py -> _build/html/colab)" bash -euo pipefail -c '\
-	    $(PY) tools/colab_notebooks.py; rm -rf _build/html/colab; cp -r _build/colab _build/html/colab'; \
-	else echo "::: Colab copies skipped: tools/colab_notebooks.py is not there yet"; fi
+	@$(STAGE) "Colab copies (tools/colab_notebooks.py -> _build/html/colab)" bash -euo pipefail -c '\
+	  $(PY) tools/colab_notebooks.py; rm -rf _build/html/colab; cp -r _build/colab _build/html/colab'
 endef
 
 colab: html
@@ -100,6 +98,7 @@ book: colab
 # ---- make test: what CI runs ------------------------------------------------------------------
 test: preflight-browser assets
 	@$(STAGE) "lint (ruff check: rules F and B)" $(BIN)/ruff check
+	@$(STAGE) "MyST in forms JupyterLab renders (tools/myst_forms.py --check)" $(PY) tools/myst_forms.py --check
 	@$(STAGE) "pytest (unit tests + notebooks via nbval)" $(BIN)/pytest
 	@$(STAGE) "stored results: spot checks" $(PY) tools/spot_check.py
 	@$(STAGE) "jupyter-book build -W -n" $(BIN)/jupyter-book build . -W -n --keep-going
@@ -107,9 +106,7 @@ test: preflight-browser assets
 	@$(STAGE) "rendered pages: browser test, captions" env BOOK_BROWSER_TEST=1 $(BIN)/pytest \
 	  tests/test_rendered_book.py tests/test_rendered_figures.py -o addopts="-p no:cacheprovider"
 	@$(STAGE) "explorers under Colab's stack (ipywidgets 7.7.1)" bash tools/colab_compat.sh
-	@if test -f tools/lab_smoke.py; then \
-	  $(STAGE) "notebooks in JupyterLab (tools/lab_smoke.py)" $(PY) tools/lab_smoke.py; \
-	else echo "::: JupyterLab smoke test skipped: tools/lab_smoke.py is not there yet"; fi
+	@$(STAGE) "notebooks in JupyterLab (tools/lab_smoke.py)" $(PY) tools/lab_smoke.py
 	@$(STAGE_REPORT)
 
 # ---- the fast loop and JupyterLab ----------------------------------------------------------------
