@@ -80,9 +80,18 @@ def run_regime(job: tuple) -> tuple[str, dict, str]:
     c0 = time.process_time()
     run = en.train_engan(lambda n, g: data.sample(dataset, n, seed=g), treatments=en.entropy_arms(),
                          seeds=seeds, device=device, **{**scale, **en.ENTROPY_REGIMES[regime]})
-    st = en.engan_balance(run, dataset)
     cpu = time.process_time() - c0
-    lines = [f"\n## {regime} ({dataset}, {scale['steps']} steps): wall {run.seconds:.0f} s, CPU {cpu:.0f} s, "
+    entry, table = regime_report(regime, dataset, scale["steps"], seeds, run, cpu)
+    return regime, entry, table
+
+
+def regime_report(regime: str, dataset: str, steps: int, seeds: list[int], run: en.EnGANRun,
+                  cpu: float) -> tuple[dict, str]:
+    """One trained regime's stored entry (settings, times, every arm's balance per seed) and its
+    printed table (modes, HQ fraction, KL among HQ, balanced mass per seed); also used by
+    ``part2_jsd_kumar.py``."""
+    st = en.engan_balance(run, dataset)
+    lines = [f"\n## {regime} ({dataset}, {steps} steps): wall {run.seconds:.0f} s, CPU {cpu:.0f} s, "
              f"{len(run.labels)} members",
              "| arm | modes (per seed) | HQ fraction | KL among HQ | balanced mass | mean balanced mass |",
              "|---|---|---|---|---|---|"]
@@ -94,7 +103,7 @@ def run_regime(job: tuple) -> tuple[str, dict, str]:
                      f"{statistics.mean(x.balanced_mass for x in b):.3f} |")
     entry = dict(settings=en.ENTROPY_REGIMES[regime], wall_seconds=run.seconds, cpu_seconds=cpu,
                  arms={arm.label: {str(s): dataclasses.asdict(st[arm.label, s]) for s in seeds} for arm in run.treatments})
-    return regime, entry, "\n".join(lines)
+    return entry, "\n".join(lines)
 
 
 SPOT_REGIME = "small batch (32)"

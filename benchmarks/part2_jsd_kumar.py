@@ -20,9 +20,9 @@ Run:  python benchmarks/part2_jsd_kumar.py [--jobs 2]
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import multiprocessing
-import statistics
+import pathlib
+import sys
 import time
 
 import torch
@@ -31,6 +31,9 @@ from gantools import data
 from gantools import energy as en
 from gantools import metrics
 from gantools import stored
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling script, also when loaded by path
+from part2_entropy import regime_report  # noqa: E402  (one table and entry for both studies)
 
 # the code whose behaviour the numbers record (stored.save hashes it with the gantools code it reaches)
 CODE = (en.train_engan, metrics.mode_balance, en.kumar_jsd_arms, en.engan_balance, data.sample)
@@ -80,20 +83,9 @@ def run_regime(job: tuple) -> tuple[str, dict, str]:
     run = en.train_engan(lambda n, g: data.sample(dataset, n, seed=g), treatments=en.kumar_jsd_arms(weights),
                          seeds=seeds, steps=steps, aux_hidden=en.KUMAR_JSD["aux_hidden"],
                          aux_depth=en.KUMAR_JSD["aux_depth"], **en.ENTROPY_REGIMES[regime])
-    st = en.engan_balance(run, dataset)
     cpu = time.process_time() - c0
-    lines = [f"\n## {regime} ({dataset}, {steps} steps): wall {run.seconds:.0f} s, CPU {cpu:.0f} s, "
-             f"{len(run.labels)} members",
-             "| arm | modes (per seed) | HQ fraction | balanced mass | mean balanced mass |", "|---|---|---|---|---|"]
-    for arm in run.treatments:
-        b = [st[arm.label, s] for s in seeds]
-        lines.append(f"| {arm.label} | {', '.join(str(x.modes_captured) for x in b)} | "
-                     f"{', '.join(f'{x.high_quality_fraction:.2f}' for x in b)} | "
-                     f"{', '.join(f'{x.balanced_mass:.2f}' for x in b)} | "
-                     f"{statistics.mean(x.balanced_mass for x in b):.3f} |")
-    entry = dict(settings=en.ENTROPY_REGIMES[regime], wall_seconds=run.seconds, cpu_seconds=cpu,
-                 arms={arm.label: {str(s): dataclasses.asdict(st[arm.label, s]) for s in seeds} for arm in run.treatments})
-    return regime, entry, "\n".join(lines)
+    entry, table = regime_report(regime, dataset, steps, seeds, run, cpu)
+    return regime, entry, table
 
 
 SPOT_REGIME = "small batch (32)"
