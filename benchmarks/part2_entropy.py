@@ -123,11 +123,17 @@ def spot_check(record: dict) -> dict:
     argv = ["--dataset", record["dataset"], "--regimes", SPOT_REGIME, "--seeds", str(seed),
             "--steps", str(record["steps"]), "--scale", settings.get("scale", "book")]
 
+    return dict(argv=argv, values=spot_values(seed), tol={"*": 0.15})
+
+
+def spot_values(seed: int, regime: str = SPOT_REGIME):
+    """What a spot check compares: every arm's balanced mass in ``seed`` of ``regime`` (also used by
+    ``part2_jsd_kumar.py``)."""
     def values(rec: dict) -> dict:
-        arms = rec["regimes"][SPOT_REGIME]["arms"]
+        arms = rec["regimes"][regime]["arms"]
         return {f"{arm}: balanced mass": v[str(seed)]["balanced_mass"] for arm, v in arms.items()}
 
-    return dict(argv=argv, values=values, tol={"*": 0.15})
+    return values
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from gantools import metrics
 from gantools import stored
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the sibling script, also when loaded by path
-from part2_entropy import regime_report  # noqa: E402  (one table and entry for both studies)
+from part2_entropy import regime_report, spot_values  # noqa: E402  (one table and entry for both studies)
 
 # the code whose behaviour the numbers record (stored.save hashes it with the gantools code it reaches)
 CODE = (en.train_engan, metrics.mode_balance, en.kumar_jsd_arms, en.engan_balance, data.sample)
@@ -103,11 +103,7 @@ def spot_check(record: dict) -> dict:
     argv = ["--dataset", record["dataset"], "--regimes", SPOT_REGIME, "--seeds", str(seed),
             "--steps", str(record["steps"]), "--weights", *[str(w) for w in record["weights"]]]
 
-    def values(rec: dict) -> dict:
-        arms = rec["regimes"][SPOT_REGIME]["arms"]
-        return {f"{arm}: balanced mass": v[str(seed)]["balanced_mass"] for arm, v in arms.items()}
-
-    return dict(argv=argv, values=values, tol={"*": 0.15})
+    return dict(argv=argv, values=spot_values(seed, SPOT_REGIME), tol={"*": 0.15})
 
 
 if __name__ == "__main__":
