@@ -14,6 +14,8 @@ MODULES: dict[str, dict[str, str]] = {
         "check": "check cells: claim(text, ok, **measured) and the ledger of checked claims",
         "errors": "the one DivergenceError",
         "stored": "stored results of the long benchmarks: provenance, digest, spot checks",
+        "calibration": "how often a claim about a training outcome holds over seeds: binomial bounds "
+                       "from a stored many-seed run",
     },
     "Shared building blocks": {
         "data": "toy 2-D distributions and the 8x8 digits",

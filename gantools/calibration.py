@@ -1,0 +1,198 @@
+r"""How often a claim about a training outcome holds over seeds: binomial bounds from a stored run.
+
+A check cell that trains a few seeds live and claims something about their outcome ("at least
+two of the three seeds capture 24 modes") is a statement about *random* seeds: on another CPU the
+last bits of every step round differently and the same seed number is, in effect, a new seed. The
+claim is only worth checking if it holds with high probability over seeds. This module turns a
+stored many-seed run of the same training into that probability.
+
+Let each seed pass the per-seed condition independently with probability :math:`1-q`. A stored
+run of :math:`n` seeds with :math:`f` failures bounds :math:`q` from above with the one-sided
+Clopper--Pearson bound at confidence :math:`\gamma`,
+
+.. math:: \bar q = B^{-1}_{f+1,\;n-f}(\gamma) \qquad (\bar q = 1 - (1-\gamma)^{1/n}\ \text{when } f = 0),
+
+with :math:`B^{-1}_{a,b}` the quantile function of the Beta distribution. A live claim "at least
+:math:`r` of :math:`s` seeds pass" fails with probability
+
+.. math:: P_{\text{fail}}(q) = P\big(\mathrm{Bin}(s, 1-q) < r\big) = \sum_{k=0}^{r-1}\binom{s}{k}(1-q)^k q^{s-k},
+
+which increases with :math:`q`, so :math:`P_{\text{fail}}(\bar q)` bounds it from above with
+confidence :math:`\gamma`. The book keeps a live claim only when that bound is at most 1%.
+
+Examples
+--------
+>>> from gantools.calibration import calibrate
+>>> c = calibrate(passed=60, runs=60, live_seeds=3, need=2)
+>>> round(c.fail_rate_bound, 4), c.claim_fail_bound < 0.01
+(0.0487, True)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scipy import stats as _stats
+
+__all__ = ["SeedCalibration", "calibrate", "claim_fail_probability", "fail_rate_bound", "strongest_need"]
+
+TARGET: float = 0.99
+"""The probability over seeds with which the book's live claims about training outcomes must hold."""
+
+
+def _counts(passed: int, runs: int) -> tuple[int, int]:
+    if isinstance(passed, bool) or isinstance(runs, bool) or int(passed) != passed or int(runs) != runs:
+        raise TypeError(f"passed and runs must be integers, got {passed!r} and {runs!r}")
+    passed, runs = int(passed), int(runs)
+    if runs < 1 or not 0 <= passed <= runs:
+        raise ValueError(f"need 0 <= passed <= runs and runs >= 1, got passed={passed}, runs={runs}")
+    return passed, runs
+
+
+def _prob(x: float, name: str, *, open_interval: bool = True) -> float:
+    x = float(x)
+    if not (0 < x < 1 if open_interval else 0 <= x <= 1):
+        raise ValueError(f"{name} must lie in {'(0, 1)' if open_interval else '[0, 1]'}, got {x}")
+    return x
+
+
+def fail_rate_bound(passed: int, runs: int, confidence: float = 0.95) -> float:
+    r"""One-sided Clopper--Pearson upper bound :math:`\bar q` on the per-seed failure probability.
+
+    Parameters
+    ----------
+    passed, runs : int
+        Seeds of the stored run that passed the per-seed condition, and seeds run.
+    confidence : float
+        :math:`\gamma`: the bound holds with this confidence (default 0.95).
+
+    Returns
+    -------
+    float
+        :math:`\bar q` (1.0 when no seed passed).
+
+    Raises
+    ------
+    ValueError
+        If the counts are impossible or ``confidence`` is not in (0, 1).
+    """
+    passed, runs = _counts(passed, runs)
+    confidence = _prob(confidence, "confidence")
+    failures = runs - passed
+    if passed == 0:
+        return 1.0
+    return float(_stats.beta.ppf(confidence, failures + 1, passed))
+
+
+def claim_fail_probability(q: float, live_seeds: int, need: int) -> float:
+    r""":math:`P(\mathrm{Bin}(s, 1-q) < r)`: a claim "at least ``need`` of ``live_seeds`` pass" fails.
+
+    Parameters
+    ----------
+    q : float
+        Per-seed failure probability, in [0, 1].
+    live_seeds : int
+        :math:`s`, the seeds the check cell trains.
+    need : int
+        :math:`r`, how many of them the claim needs (``1 <= need <= live_seeds``).
+
+    Returns
+    -------
+    float
+    """
+    q = _prob(q, "q", open_interval=False)
+    if int(live_seeds) != live_seeds or live_seeds < 1:
+        raise ValueError(f"live_seeds must be a positive integer, got {live_seeds!r}")
+    if int(need) != need or not 1 <= need <= live_seeds:
+        raise ValueError(f"need must be an integer in [1, live_seeds={live_seeds}], got {need!r}")
+    return float(_stats.binom.cdf(int(need) - 1, int(live_seeds), 1.0 - q))
+
+
+@dataclass(frozen=True)
+class SeedCalibration:
+    """A live claim "at least ``need`` of ``live_seeds`` seeds pass", calibrated on a stored run.
+
+    Attributes
+    ----------
+    passed, runs : int
+        The stored run's passing seeds and seeds.
+    confidence : float
+        Confidence of the Clopper--Pearson bound.
+    fail_rate_bound : float
+        :math:`\\bar q`, the upper bound on one seed's failure probability.
+    live_seeds, need : int
+        The live claim: at least ``need`` of ``live_seeds`` seeds pass.
+    claim_fail_bound : float
+        Upper bound on the probability that the live claim fails on fresh seeds.
+    """
+
+    passed: int
+    runs: int
+    confidence: float
+    fail_rate_bound: float
+    live_seeds: int
+    need: int
+    claim_fail_bound: float
+
+    @property
+    def holds_with(self) -> float:
+        """Lower bound on the probability over seeds that the live claim holds."""
+        return 1.0 - self.claim_fail_bound
+
+    def describe(self) -> str:
+        """The calculation in one sentence, for the notebook."""
+        return (f"{self.passed} of {self.runs} stored seeds pass, so one seed fails with probability at most "
+                f"{self.fail_rate_bound:.3f} (one-sided Clopper-Pearson bound, {self.confidence:.0%} confidence); "
+                f"then fewer than {self.need} of {self.live_seeds} fresh seeds pass with probability at most "
+                f"{self.claim_fail_bound:.4f}, so the claim holds with probability at least {self.holds_with:.4f}")
+
+
+def calibrate(passed: int, runs: int, *, live_seeds: int, need: int | None = None,
+              confidence: float = 0.95) -> SeedCalibration:
+    """Calibrate the live claim "at least ``need`` of ``live_seeds`` seeds pass" on a stored run.
+
+    Parameters
+    ----------
+    passed, runs : int
+        Seeds of the stored many-seed run that pass the per-seed condition, and seeds run.
+    live_seeds : int
+        Seeds the check cell trains.
+    need : int, optional
+        Seeds the claim needs to pass (default all of them).
+    confidence : float
+        Confidence of the bound on the per-seed failure probability.
+
+    Returns
+    -------
+    SeedCalibration
+    """
+    need = live_seeds if need is None else need
+    q = fail_rate_bound(passed, runs, confidence)
+    p = claim_fail_probability(q, live_seeds, need)
+    return SeedCalibration(passed=int(passed), runs=int(runs), confidence=float(confidence), fail_rate_bound=q,
+                           live_seeds=int(live_seeds), need=int(need), claim_fail_bound=p)
+
+
+def strongest_need(passed: int, runs: int, live_seeds: int, *, target: float = TARGET,
+                   confidence: float = 0.95) -> int:
+    """The largest ``need`` whose claim "at least ``need`` of ``live_seeds`` pass" holds with ``target``.
+
+    Parameters
+    ----------
+    passed, runs, live_seeds : int
+        As in :func:`calibrate`.
+    target : float
+        The probability over seeds the claim must hold with (default :data:`TARGET`).
+    confidence : float
+        Confidence of the bound on the per-seed failure probability.
+
+    Returns
+    -------
+    int
+        In ``0..live_seeds``; 0 means no such claim can be made from this stored run.
+    """
+    target = _prob(target, "target")
+    q = fail_rate_bound(passed, runs, confidence)
+    for need in range(int(live_seeds), 0, -1):
+        if claim_fail_probability(q, live_seeds, need) <= 1 - target:
+            return need
+    return 0

@@ -1,0 +1,63 @@
+"""gantools.calibration: the Clopper-Pearson bound and the probability that a live claim fails."""
+import math
+
+import numpy as np
+import pytest
+
+from gantools import calibration as cal
+
+
+@pytest.mark.parametrize("n", [1, 9, 60, 300])
+def test_bound_without_failures_is_closed_form(n):
+    assert cal.fail_rate_bound(n, n, 0.95) == pytest.approx(1 - 0.05 ** (1 / n), rel=1e-10)
+
+
+def test_bound_covers_the_true_rate_with_its_confidence():
+    # the bound must lie above the true failure rate in at least 95% of stored runs
+    rng = np.random.default_rng(0)
+    for q, n in [(0.02, 60), (0.1, 30), (0.3, 9)]:
+        fails = rng.binomial(n, q, size=4000)
+        covered = np.mean([cal.fail_rate_bound(n - f, n) >= q for f in fails])
+        assert covered >= 0.95, (q, n, covered)
+    # and it is not vacuous: for q = 0.1, n = 30 it misses sometimes (Clopper-Pearson is tight-ish)
+    fails = rng.binomial(30, 0.1, size=4000)
+    assert np.mean([cal.fail_rate_bound(30 - f, 30) >= 0.1 for f in fails]) < 0.999
+
+
+def test_claim_fail_probability_is_the_binomial_sum():
+    q, s = 0.13, 5
+    for r in range(1, s + 1):
+        brute = sum(math.comb(s, k) * (1 - q) ** k * q ** (s - k) for k in range(r))
+        assert cal.claim_fail_probability(q, s, r) == pytest.approx(brute, rel=1e-12)
+    assert cal.claim_fail_probability(0.0, 3, 3) == 0.0
+    assert cal.claim_fail_probability(1.0, 3, 1) == 1.0
+
+
+def test_calibrate_and_strongest_need():
+    c = cal.calibrate(60, 60, live_seeds=3, need=2)
+    assert c.claim_fail_bound == pytest.approx(cal.claim_fail_probability(c.fail_rate_bound, 3, 2))
+    assert c.claim_fail_bound < 0.01 < cal.calibrate(60, 60, live_seeds=3).claim_fail_bound  # 2 of 3, not 3 of 3
+    assert cal.strongest_need(60, 60, 3) == 2
+    assert cal.strongest_need(9, 9, 3) == 0         # nine seeds cannot back any claim on three at 99%
+    assert cal.strongest_need(30, 30, 2) == 1
+    assert "Clopper-Pearson" in c.describe() and "60 of 60" in c.describe()
+    assert c.holds_with == pytest.approx(1 - c.claim_fail_bound)
+
+
+@pytest.mark.parametrize("args, match", [((5, 4), "passed <= runs"), ((-1, 4), "passed <= runs"), ((0, 0), "runs >= 1")])
+def test_bad_counts(args, match):
+    with pytest.raises(ValueError, match=match):
+        cal.fail_rate_bound(*args)
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="integers"):
+        cal.fail_rate_bound(2.5, 4)
+    with pytest.raises(ValueError, match="confidence"):
+        cal.fail_rate_bound(3, 4, confidence=1.0)
+    with pytest.raises(ValueError, match="need must be"):
+        cal.calibrate(3, 4, live_seeds=3, need=4)
+    with pytest.raises(ValueError, match="live_seeds"):
+        cal.claim_fail_probability(0.1, 0, 1)
+    with pytest.raises(ValueError, match="target"):
+        cal.strongest_need(3, 4, 3, target=1.0)
