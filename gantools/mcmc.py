@@ -2,7 +2,9 @@ r"""Gradient-based MCMC for an energy: unadjusted Langevin and MALA.
 
 Both samplers target :math:`\pi(z) \propto e^{-U(z)/T}` (temperature :math:`T`, default 1)
 and run many chains at once: ``z0`` has shape ``(n_chains, d)`` and ``energy`` maps a
-``(n, d)`` batch to ``n`` energies.
+``(n, d)`` batch to ``n`` energies. The gradient comes from autograd, unless the energy carries
+an attribute ``value_and_grad``: a function returning :math:`U` and :math:`\nabla U` in closed form
+(e.g. :func:`gantools.explorers.sampler.ring_energy`), which the samplers then call instead.
 
 The Langevin proposal with step :math:`\varepsilon` is
 
@@ -41,7 +43,18 @@ Energy = Callable[[torch.Tensor], torch.Tensor]
 
 
 def _energy_and_grad(energy: Energy, z: torch.Tensor, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return ``U(z)/T`` (shape ``(n,)``) and its gradient with respect to ``z`` (shape ``(n, d)``)."""
+    """Return ``U(z)/T`` (shape ``(n,)``) and its gradient with respect to ``z`` (shape ``(n, d)``).
+
+    ``energy.value_and_grad(z)``, where the energy carries one, gives :math:`U` and
+    :math:`\nabla U` in closed form; otherwise autograd differentiates ``energy(z)``.
+    """
+    closed = getattr(energy, "value_and_grad", None)
+    if closed is not None:
+        u, g = closed(z.detach())
+        if u.shape != (z.shape[0],) or g.shape != z.shape:
+            raise ValueError(f"energy.value_and_grad must return shapes ({z.shape[0]},) and {tuple(z.shape)}, "
+                             f"got {tuple(u.shape)} and {tuple(g.shape)}")
+        return u / temperature, g / temperature
     with torch.enable_grad():
         zz = z.detach().requires_grad_(True)
         u = energy(zz)

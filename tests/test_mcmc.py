@@ -114,3 +114,32 @@ def test_kumar_correction_is_their_expression_and_leaves_the_wrong_law_invariant
     assert var["kumar", 0.02] > 5, var
     with pytest.raises(ValueError, match="exact"):
         mcmc.mala(U, z0, step=0.1, n_steps=1, correction="squared")
+
+
+def test_a_closed_form_gradient_replaces_autograd_and_gives_the_same_chains():
+    """An energy carrying ``value_and_grad`` is sampled without autograd, with the same result."""
+    from gantools.energy import mixture_energy
+    from gantools.explorers import sampler as xs
+
+    ref = mixture_energy(xs.CENTRES.double(), xs.SIGMA)   # no value_and_grad: autograd
+    z = torch.randn(200, 2, generator=torch.Generator().manual_seed(5), dtype=torch.float64) * 2
+    z[0] = torch.tensor([40.0, -30.0], dtype=torch.float64)   # far out: the logsumexp must not overflow
+    for T in (1.0, 0.3):
+        u_a, g_a = mcmc._energy_and_grad(ref, z, T)
+        u_c, g_c = mcmc._energy_and_grad(xs.ring_energy, z, T)
+        torch.testing.assert_close(u_c, u_a, rtol=1e-10, atol=1e-10)
+        torch.testing.assert_close(g_c, g_a, rtol=1e-10, atol=1e-10)
+    for sampler in (mcmc.langevin, mcmc.mala):
+        out_a = sampler(ref, z[1:], step=0.01, n_steps=30, seed=2)
+        out_c = sampler(xs.ring_energy, z[1:], step=0.01, n_steps=30, seed=2)
+        za, zc = (out_a[0], out_c[0]) if sampler is mcmc.mala else (out_a, out_c)
+        torch.testing.assert_close(zc, za, rtol=1e-4, atol=1e-5)   # the samplers run in float32
+
+
+def test_a_closed_form_gradient_of_the_wrong_shape_is_refused():
+    def energy(z):
+        return (z ** 2).sum(1)
+
+    energy.value_and_grad = lambda z: ((z ** 2).sum(1), (2 * z)[:, :1])
+    with pytest.raises(ValueError, match="value_and_grad must return shapes"):
+        mcmc.langevin(energy, torch.zeros(4, 2), step=0.1, n_steps=1)

@@ -33,7 +33,7 @@ from .._validate import check_int, check_positive
 from ..plot import VARIANT_COLORS
 from .live import Explorer, live_figure, new_figure
 
-__all__ = ["LIM", "N_PATHS", "CENTRES", "SIGMA", "SamplerRun", "ring_energy", "run", "figure",
+__all__ = ["LIM", "N_PATHS", "CENTRES", "SIGMA", "SamplerRun", "ring_energy", "ring_energy_and_grad", "run", "figure",
            "draw_axes", "update", "plot_run", "explorer"]
 
 #: Half-width of the square the target is drawn (and grid-sampled) on.
@@ -48,17 +48,49 @@ SIGMA = 0.2
 """Standard deviation :math:`\\sigma` of each ring component."""
 
 
+_C_OVER_VAR = (CENTRES.double() / SIGMA**2).T.contiguous()                  # c_k / sigma^2, shape (2, 8)
+_HALF_C2 = (CENTRES.double() * CENTRES.double()).sum(1) / (2 * SIGMA**2)     # |c_k|^2 / (2 sigma^2), (8,)
+_LOG_NORM = math.log(8) + math.log(2 * math.pi * SIGMA**2)
+
+
+def ring_energy_and_grad(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r""":math:`U(x)` and :math:`\nabla U(x)` of :func:`ring_energy` in closed form, without autograd.
+
+    With logits :math:`\ell_k = -\lVert x-c_k\rVert^2/(2\sigma^2)` (expanded as
+    :math:`x\cdot c_k/\sigma^2 - \lVert c_k\rVert^2/(2\sigma^2) - \lVert x\rVert^2/(2\sigma^2)`: one
+    matrix product), :math:`U = \log 8 + \log 2\pi\sigma^2 - \operatorname{logsumexp}_k \ell_k` and
+    :math:`\nabla U = x/\sigma^2 - \sum_k w_k c_k/\sigma^2` with :math:`w = \operatorname{softmax}(\ell)`.
+    :func:`gantools.mcmc.langevin` and :func:`gantools.mcmc.mala` call it through
+    ``ring_energy.value_and_grad``.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (n, 2)
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        :math:`U(x)`, shape ``(n,)``, and :math:`\nabla U(x)`, shape ``(n, 2)`` (detached).
+    """
+    x = x.detach()
+    cs, c2 = _C_OVER_VAR.to(x.dtype), _HALF_C2.to(x.dtype)
+    logits = torch.addmm(-c2, x, cs).sub_((x * x).sum(1, keepdim=True).mul_(1 / (2 * SIGMA**2)))
+    top = logits.amax(1, keepdim=True)
+    e = logits.sub_(top).exp_()
+    total = e.sum(1, keepdim=True)
+    u = _LOG_NORM - (top + total.log()).squeeze(1)
+    grad = torch.addmm(x / SIGMA**2, e.div_(total), cs.T, alpha=-1)   # x/sigma^2 - sum_k w_k c_k/sigma^2
+    return u, grad
+
+
 class _RingEnergy(torch.autograd.Function):
     """:math:`U` with its gradient in closed form (one autograd node instead of a graph)."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        c = CENTRES.to(x.dtype)
-        logits = (x[:, None, :] - c).pow(2).sum(-1) / (-2 * SIGMA**2)
-        lse = torch.logsumexp(logits, 1)
-        w = torch.exp(logits - lse[:, None])  # responsibilities w_k(x)
-        ctx.save_for_backward((x - w @ c) / SIGMA**2)
-        return -lse + math.log(8) + math.log(2 * math.pi * SIGMA**2)
+        u, grad = ring_energy_and_grad(x)
+        ctx.save_for_backward(grad)
+        return u
 
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> torch.Tensor:
@@ -76,8 +108,10 @@ def ring_energy(x: torch.Tensor) -> torch.Tensor:
         w_k(x) = \operatorname{softmax}_k\Big(-\frac{\lVert x-c_k\rVert^2}{2\sigma^2}\Big).
 
     The same function as :func:`gantools.energy.mixture_energy` on :data:`CENTRES` and
-    :data:`SIGMA` (the tests check values and autograd gradients agree); the hand-written
-    gradient makes each sampler step about three times cheaper.
+    :data:`SIGMA` (the tests check values and autograd gradients agree). It carries
+    ``ring_energy.value_and_grad`` (:func:`ring_energy_and_grad`), which the samplers of
+    :mod:`gantools.mcmc` call instead of autograd: a sampler step costs about a third of the
+    autograd one.
 
     Parameters
     ----------
@@ -90,6 +124,9 @@ def ring_energy(x: torch.Tensor) -> torch.Tensor:
         :math:`U(x)`, differentiable (by the closed-form gradient).
     """
     return _RingEnergy.apply(x)
+
+
+ring_energy.value_and_grad = ring_energy_and_grad  # type: ignore[attr-defined]  # read by gantools.mcmc
 
 
 @dataclass(frozen=True)
