@@ -249,7 +249,7 @@ def make_optimizer(params, name: str, lr: float, betas: tuple[float, float] = (0
     check_name(name, OPTIMIZERS, "optimizer")
     lr = check_positive(lr, "lr")
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), foreach=True)  # fewer dispatches on the CPU
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=True)  # one kernel per parameter on the CPU
     return torch.optim.SGD(params, lr=lr)
 
 

@@ -125,6 +125,10 @@ def train_discriminator(D: nn.Module, opt: torch.optim.Optimizer,
                         *, steps: int, divergence: str = "gan", where: str = "") -> float:
     """Take ``steps`` optimizer steps on :func:`f_gan_d_loss`, with fresh batches each step.
 
+    Each step evaluates ``D`` once, on the real and the fake batch stacked along the batch axis
+    (the first, or the second behind a member axis); ``D`` must treat rows independently, as an
+    MLP does.
+
     Parameters
     ----------
     D : torch.nn.Module
@@ -147,7 +151,10 @@ def train_discriminator(D: nn.Module, opt: torch.optim.Optimizer,
     check_int(steps, "steps")
     loss = torch.tensor(float("nan"))
     for _ in range(steps):
-        loss = f_gan_d_loss(D(sample_real()), D(sample_fake().detach()), divergence)
+        real, fake = sample_real(), sample_fake().detach()
+        rows, n = real.ndim - 2, real.shape[-2]    # the batch axis: 0, or 1 behind a member axis
+        out = D(torch.cat([real, fake], rows))     # one pass over both batches
+        loss = f_gan_d_loss(out.narrow(rows, 0, n), out.narrow(rows, n, fake.shape[-2]), divergence)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
