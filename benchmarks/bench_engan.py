@@ -16,7 +16,15 @@ ReLU, batch 128, two energy steps with the zero-centred gradient penalty per gen
 4. prints the achieved FLOP/s of the step, the FLOP/s of its matrix products alone, and their
    ratio (how close the step runs to the limit), with a plain 1024 x 1024 product for reference.
 
-Run:  python benchmarks/bench_engan.py [--steps 300] [--members 3] [--threads 1 2]
+With ``--lever BATCH STEPS [BATCH STEPS ...]`` it also measures the lever "batch size against
+steps": the recipe with another batch and number of generator steps (the decay spread over them),
+nine seeds side by side on one thread, with the seconds per run and how many seeds reach the paper's
+level (>= 24 of 25 modes, >= 75% high-quality samples; ``gantools.energy.engan_balance``), against
+the recipe's own nine stored seeds. A setting that is faster *and* keeps the level in at least 8 of 9
+seeds is a candidate for the recipe (it would then need the stored runs redone); the script decides
+nothing by itself.
+
+Run:  python benchmarks/bench_engan.py [--steps 300] [--members 3] [--threads 1 2] [--lever 64 10000]
 on an otherwise quiet machine.
 """
 from __future__ import annotations
@@ -102,12 +110,28 @@ def step_seconds(members: int, steps: int) -> float:
     return run.seconds / steps
 
 
+def lever(batch: int, steps: int, seeds=tuple(range(9))) -> None:
+    """Train the recipe at ``batch`` and ``steps`` on nine seeds side by side; print time and quality."""
+    torch.set_num_threads(1)
+    run = en.train_engan(_sample, seeds=list(seeds), batch=batch, steps=steps)
+    st = en.engan_balance(run, "25gaussians")
+    rows = [st["none", s] for s in seeds]
+    level = sum(b.modes_captured >= 24 and b.high_quality_fraction >= 0.75 for b in rows)
+    print(f"| batch {batch}, {steps} steps | {run.seconds / len(seeds):.1f} s | "
+          f"{', '.join(str(b.modes_captured) for b in rows)} | "
+          f"{', '.join(f'{b.high_quality_fraction:.2f}' for b in rows)} | {level} of {len(seeds)} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--members", type=int, default=3)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--lever", type=int, nargs="+", default=[], metavar="BATCH STEPS",
+                    help="pairs of batch size and generator steps to train on nine seeds")
     args = ap.parse_args()
+    if len(args.lever) % 2:
+        ap.error("--lever takes pairs: BATCH STEPS [BATCH STEPS ...]")
     M = args.members
     torch.set_num_threads(1)
     step = one_step_matmuls(M)
@@ -129,6 +153,11 @@ def main() -> None:
               f"{per_run / GOAL_PER_RUN:.2f}x the goal | {flops / t / 1e9:.1f} | {floor * 1e3:.2f} ms | "
               f"{flops / floor / 1e9:.1f} | {floor / t:.2f} | {big / 1e9:.0f} |")
     print("ratio = achieved FLOP/s / the FLOP/s of the step's own matrix products alone (1 = at the limit)")
+    if args.lever:
+        print("\n| setting (nine seeds side by side, one thread) | per run | modes (per seed) | HQ (per seed) | at the level |")
+        print("|---|---|---|---|---|")
+        for b, n in zip(args.lever[::2], args.lever[1::2]):
+            lever(b, n)
 
 
 if __name__ == "__main__":
