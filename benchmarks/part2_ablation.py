@@ -13,6 +13,7 @@ shows, with the command line and the settings it ran with.
 Run:  python benchmarks/part2_ablation.py                       (25 Gaussians, entropy "none")
       python benchmarks/part2_ablation.py --dataset 8gaussians --rows 0 4
       python benchmarks/part2_ablation.py --seeds 0 1 2 3 4 5 6 7 8 --rows 0 10 --name part2_recipe_seeds_25gaussians
+      python benchmarks/part2_ablation.py --seeds $(seq -s ' ' 0 59) --rows 0 --name part2_recipe_60seeds_25gaussians
       python benchmarks/part2_ablation.py --scale paper --device cuda
 
 ``--scale paper`` trains every row from Kumar et al.'s toy settings instead of the recipe
