@@ -30,10 +30,13 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
 
 from scipy import stats as _stats
 
-__all__ = ["SeedCalibration", "calibrate", "claim_fail_probability", "fail_rate_bound", "strongest_need"]
+__all__ = ["SeedCalibration", "calibrate", "claim_fail_probability", "fail_rate_bound", "strongest_need", "seed_claim"]
 
 TARGET: float = 0.99
 """The probability over seeds with which the book's live claims about training outcomes must hold."""
@@ -196,3 +199,57 @@ def strongest_need(passed: int, runs: int, live_seeds: int, *, target: float = T
         if claim_fail_probability(q, live_seeds, need) <= 1 - target:
             return need
     return 0
+
+
+def seed_claim(text: str, live: Sequence[bool], stored: Sequence[bool] | str, *, need: int | None = None,
+               target: float = TARGET, confidence: float = 0.95, **measured) -> SeedCalibration:
+    """Check a per-seed claim on the live seeds, calibrated on a stored many-seed run.
+
+    The claim holds when at least ``need`` of the live seeds pass **and** the stored run bounds the
+    probability that this fails on fresh seeds by ``1 - target`` (:func:`calibrate`). So a check cell
+    that calls it fails on either of two grounds: the live seeds missed, or the stored run cannot
+    back a claim of that strength (then ask for fewer seeds, or store more).
+
+    Parameters
+    ----------
+    text : str
+        The per-seed condition in words; the claim reads "<text>, in at least <need> of <s> seeds".
+    live : sequence of bool
+        Whether each live seed passes.
+    stored : sequence of bool or str
+        Whether each seed of the stored run passes (a string of ``"1"``/``"0"`` is accepted).
+    need : int, optional
+        Live seeds that must pass (default all of them).
+    target, confidence : float
+        The probability the claim must hold with, and the confidence of the per-seed bound.
+    **measured
+        Further measured values for the claim's line (e.g. the per-seed numbers compared).
+
+    Returns
+    -------
+    SeedCalibration
+
+    Raises
+    ------
+    gantools.check.ClaimError
+        If fewer than ``need`` live seeds pass or the stored run does not back the claim.
+    ValueError
+        If ``live`` or ``stored`` is empty or ``stored`` is a string of other characters.
+    """
+    from .check import claim
+
+    if isinstance(stored, str):
+        if not stored or set(stored) - {"0", "1"}:
+            raise ValueError(f"a stored pass string holds only '0' and '1', got {stored[:20]!r}")
+        stored = [c == "1" for c in stored]
+    live_ok, stored_ok = np.asarray(live, dtype=bool).ravel(), np.asarray(stored, dtype=bool).ravel()
+    if live_ok.size == 0 or stored_ok.size == 0:
+        raise ValueError("live and stored must each hold at least one seed")
+    s = int(live_ok.size)
+    cal = calibrate(int(stored_ok.sum()), int(stored_ok.size), live_seeds=s, need=need, confidence=confidence)
+    limit = 1 - _prob(target, "target")
+    claim(f"{text}, in at least {cal.need} of {s} seeds" if cal.need < s else f"{text}, in every seed ({s})",
+          int(live_ok.sum()) >= cal.need and cal.claim_fail_bound <= limit,
+          live_passed=int(live_ok.sum()), stored_passed=f"{cal.passed} of {cal.runs}", fail_bound=cal.claim_fail_bound,
+          limit=limit, **measured)
+    return cal

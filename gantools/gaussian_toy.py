@@ -25,11 +25,13 @@ from .ensemble import EnsembleMLP, MemberOptimizer, MemberStreams
 from .flow import OPTIMIZERS, MonoFlowRun, train_monoflow
 from .gaussian import (TOY_COV, TOY_MEAN, gaussian_kl, gaussian_kl_torch, gaussian_log_density, gaussian_log_ratio,
                        gaussian_w2, sample_gaussian)
-from .monoflow import get_h
+from .monoflow import H_FUNCTIONS, PAPER_LOSSES, get_h
 from .ratio import ratio_fit
 
 __all__ = ["AffineGenerator", "exact_toy_ratio", "toy_monitor", "gaussian_toy", "ToyConfig", "PAPER_TOY",
-           "paper_lr_d", "ToyEnsemble", "train_toy_ensemble"]
+           "paper_lr_d", "ToyEnsemble", "ToyOutcomes", "train_toy_ensemble", "FAMILY_RUNS",
+           "SeedCondition", "FAMILY_CONDITIONS", "family_outcomes",
+           "family_conditions"]
 
 
 class AffineGenerator(nn.Module):
@@ -225,6 +227,193 @@ PAPER_TOY = ToyConfig()
 """The MonoFlow authors' settings: Adam (0.9, 0.999), generator lr 1e-3, discriminator lr by
 :func:`paper_lr_d`, batch 32, discriminator 2-512-256-1, one D step per G step, 5,000 iterations."""
 
+_EXACT = dict(iters=400, batch=256, exact_ratio=True, betas=(0.5, 0.999), record_every=20)
+
+FAMILY_RUNS: dict[str, tuple[tuple[str, ...], ToyConfig]] = {
+    "exact, sgd, paper start": (tuple(H_FUNCTIONS), ToyConfig(optimizer="sgd", lr_g=0.05, start_mean=(1.0, 1.0), **_EXACT)),
+    "exact, sgd, far start": (tuple(H_FUNCTIONS), ToyConfig(optimizer="sgd", lr_g=0.05, start_mean=(4.0, -4.0), **_EXACT)),
+    "exact, adam, paper start": (tuple(H_FUNCTIONS), ToyConfig(optimizer="adam", lr_g=1e-2, start_mean=(1.0, 1.0),
+                                                               **_EXACT)),
+    "exact, adam, far start": (tuple(H_FUNCTIONS), ToyConfig(optimizer="adam", lr_g=1e-2, start_mean=(4.0, -4.0),
+                                                             **_EXACT)),
+    "learned D, book": (tuple(H_FUNCTIONS), ToyConfig(iters=400, batch=256, hidden=(64, 64), lr_g=1e-2, lr_d=2e-3,
+                                                      betas=(0.5, 0.999), record_every=40)),
+    "learned D, paper": (tuple(PAPER_LOSSES), ToyConfig(iters=PAPER_TOY.iters, batch=PAPER_TOY.batch, hidden=(64, 32),
+                                                        optimizer="adam", betas=PAPER_TOY.betas, lr_g=PAPER_TOY.lr_g,
+                                                        lr_d=None, record_every=500)),
+}
+"""The runs of Part III, notebook 5, name -> (losses, settings) (the book's family with the exact ratio under SGD and Adam from two
+starts, with a learned :math:`D` at the book's settings, and the paper's losses at the authors' settings
+with a 2-64-32-1 discriminator); ``benchmarks/part3_family_seeds.py`` runs them on many seeds."""
+
+
+def family_outcomes(seeds: Sequence[int], runs: Sequence[str] | None = None) -> dict[str, "ToyOutcomes"]:
+    """Train runs of :data:`FAMILY_RUNS` on ``seeds`` and return each run's :meth:`ToyEnsemble.outcomes`.
+
+    Parameters
+    ----------
+    seeds : sequence of int
+    runs : sequence of str, optional
+        Names from :data:`FAMILY_RUNS` (default all).
+
+    Returns
+    -------
+    dict of str to ToyOutcomes
+    """
+    runs = list(FAMILY_RUNS) if runs is None else [check_name(r, tuple(FAMILY_RUNS), "run") for r in runs]
+    return {r: train_toy_ensemble(FAMILY_RUNS[r][0], seeds, FAMILY_RUNS[r][1]).outcomes() for r in runs}
+
+
+@dataclass(frozen=True)
+class SeedCondition:
+    """A claim about how one seed's runs end, decided from their outcomes.
+
+    Attributes
+    ----------
+    text : str
+        The condition in words.
+    runs : tuple of str
+        The :data:`FAMILY_RUNS` it reads.
+    test : callable
+        ``test(outcomes)`` with ``outcomes`` a dict run name -> :class:`ToyOutcomes` (the same seeds
+        in every run) returns a dict holding ``"pass"``, a bool array with one entry per seed, and
+        the per-seed numbers the condition compares (named arrays of the same length).
+    """
+
+    text: str
+    runs: tuple[str, ...]
+    test: Callable[[dict], dict]
+
+    def __call__(self, outcomes: dict) -> dict:
+        """``test(outcomes)``, after checking that the runs it reads are there."""
+        missing = [r for r in self.runs if r not in outcomes]
+        if missing:
+            raise ValueError(f"the condition reads runs {missing} that the outcomes do not hold ({sorted(outcomes)})")
+        return self.test(outcomes)
+
+
+_MONOTONE = tuple(h for h in H_FUNCTIONS if H_FUNCTIONS[h].monotone)
+_SIGN_CHANGE = ("forward_kl", "chi2", "hellinger", "js")
+
+
+def _ratio(o: "ToyOutcomes", h: str) -> np.ndarray:
+    return o.of(h, "kl_end") / o.of(h, "kl_start")
+
+
+def _worst(o: "ToyOutcomes", hs: Sequence[str], fn=np.max) -> np.ndarray:
+    return fn(np.stack([_ratio(o, h) for h in hs]), axis=0)
+
+
+def _cond(text: str, runs: tuple[str, ...], test: Callable[..., dict]) -> SeedCondition:
+    return SeedCondition(text, runs, lambda o: test(*(o[r] for r in runs)))
+
+
+_SGD_NEAR, _SGD_FAR = "exact, sgd, paper start", "exact, sgd, far start"
+_ADAM_NEAR, _ADAM_FAR = "exact, adam, paper start", "exact, adam, far start"
+_BOOK, _PAPER = "learned D, book", "learned D, paper"
+
+FAMILY_CONDITIONS: dict[str, SeedCondition] = {
+    "sgd_near_increasing_converge": _cond(
+        "SGD, paper start, exact ratio: every increasing h removes over 99.9% of KL", (_SGD_NEAR,),
+        lambda o: (lambda w: {"pass": w < 1e-3, "worst_kl_ratio": w})(_worst(o, _MONOTONE))),
+    "sgd_near_neg_square_blows_up": _cond(
+        "SGD, paper start: neg_square (h' = -u) blows up (the run stops)", (_SGD_NEAR,),
+        lambda o: {"pass": o.of("neg_square", "diverged_at") >= 0, "stopped_at": o.of("neg_square", "diverged_at")}),
+    "sgd_far_saturating_stuck": _cond(
+        "SGD, far start, exact ratio: saturating removes under 1% of KL in 400 steps (saturation)", (_SGD_FAR,),
+        lambda o: {"pass": _ratio(o, "saturating") > 0.99, "kl_ratio": _ratio(o, "saturating")}),
+    "sgd_far_fast_converge": _cond(
+        "SGD, far start: identity, ns and arcsinh remove over 99.9% of KL", (_SGD_FAR,),
+        lambda o: (lambda w: {"pass": w < 1e-3, "worst_kl_ratio": w})(_worst(o, ("identity", "ns", "arcsinh")))),
+    "sgd_far_exp_not_converged": _cond(
+        "SGD, far start: exp has not converged after 400 steps (KL above 1)", (_SGD_FAR,),
+        lambda o: {"pass": o.of("exp", "kl_end") > 1, "kl_end": o.of("exp", "kl_end")}),
+    "sgd_far_exp_not_left": _cond(
+        "SGD, far start: exp has not left its start after 400 steps (KL within 1% of its start)", (_SGD_FAR,),
+        lambda o: {"pass": np.abs(_ratio(o, "exp") - 1) < 0.01, "kl_ratio": _ratio(o, "exp")}),
+    "sgd_far_exp_overshoots": _cond(
+        "SGD, far start: exp ends above its starting KL (over 1% above)", (_SGD_FAR,),
+        lambda o: {"pass": _ratio(o, "exp") > 1.01, "kl_ratio": _ratio(o, "exp")}),
+    "adam_far_order": _cond(
+        "Adam, far start: saturating and arcsinh remove over 99.9% of KL while identity and ns are still above "
+        "KL = 5 (of 114) after 400 steps", (_ADAM_FAR,),
+        lambda o: (lambda w, k: {"pass": (w < 1e-3) & (k > 5), "worst_kl_ratio_saturating_arcsinh": w,
+                                 "min_kl_end_identity_ns": k})(
+            _worst(o, ("saturating", "arcsinh")), np.minimum(o.of("identity", "kl_end"), o.of("ns", "kl_end")))),
+    "sin_exact_window": _cond(
+        "exact ratio, paper start (SGD): over 40% of the samples lie outside |log r| < pi/2 at the start, under 1% "
+        "at step 400", (_SGD_NEAR,),
+        lambda o: {"pass": (o.of("sin", "frac_outside_exact_start") > 0.4) & (o.of("sin", "frac_outside_exact_end") < 0.01),
+                   "fraction_start": o.of("sin", "frac_outside_exact_start"),
+                   "fraction_end": o.of("sin", "frac_outside_exact_end")}),
+    "sin_sgd_rises": _cond(
+        "exact ratio, paper start, SGD: KL under sin rises above its start on the way", (_SGD_NEAR,),
+        lambda o: {"pass": o.of("sin", "kl_max") > o.of("sin", "kl_start"),
+                   "max_kl_over_start": o.of("sin", "kl_max") / o.of("sin", "kl_start")}),
+    "sin_adam_rises": _cond(
+        "exact ratio, paper start, Adam: KL under sin rises above its start on the way", (_ADAM_NEAR,),
+        lambda o: {"pass": o.of("sin", "kl_max") > o.of("sin", "kl_start"),
+                   "max_kl_over_start": o.of("sin", "kl_max") / o.of("sin", "kl_start")}),
+    "sin_near_converges": _cond(
+        "exact ratio, paper start: sin ends below 1% of its starting KL under SGD and under Adam", (_SGD_NEAR, _ADAM_NEAR),
+        lambda s, a: (lambda w: {"pass": w < 0.01, "worst_kl_ratio": w})(np.maximum(_ratio(s, "sin"), _ratio(a, "sin")))),
+    "sin_far_stuck": _cond(
+        "exact ratio, far start: sin keeps over 10% of its KL after 400 steps under SGD and under Adam",
+        (_SGD_FAR, _ADAM_FAR),
+        lambda s, a: (lambda w: {"pass": w > 0.1, "min_kl_ratio": w})(np.minimum(_ratio(s, "sin"), _ratio(a, "sin")))),
+    "learned_sin_damped": _cond(
+        "learned D, sin: the slope of D on log r, averaged over training, is below 0.5", (_BOOK,),
+        lambda o: {"pass": o.of("sin", "d_slope_mean") < 0.5, "slope": o.of("sin", "d_slope_mean")}),
+    "learned_sin_fewer_outside": _cond(
+        "learned D, sin: at step 40 fewer samples see |D| > pi/2 than have |log r| > pi/2", (_BOOK,),
+        lambda o: {"pass": o.of("sin", "frac_outside_first") < o.of("sin", "frac_outside_exact_first"),
+                   "frac_D": o.of("sin", "frac_outside_first"), "frac_log_r": o.of("sin", "frac_outside_exact_first")}),
+    "learned_sin_converges": _cond(
+        "learned D, book settings: sin reduces KL by over 80%", (_BOOK,),
+        lambda o: {"pass": _ratio(o, "sin") < 0.2, "kl_ratio": _ratio(o, "sin")}),
+    "learned_increasing_converge": _cond(
+        "learned D, book settings: every increasing h reduces KL by over 90%", (_BOOK,),
+        lambda o: (lambda w: {"pass": w < 0.1, "worst_kl_ratio": w})(_worst(o, _MONOTONE))),
+    "paper_reverse_kl_converges": _cond(
+        "paper settings: reverse KL (h = u) converges (KL below 5% of its start)", (_PAPER,),
+        lambda o: {"pass": _ratio(o, "reverse_kl") < 0.05, "kl_ratio": _ratio(o, "reverse_kl")}),
+    "paper_exponential_converges": _cond(
+        "paper settings: the exponential loss (h = -e^{-u}) removes over 75% of KL", (_PAPER,),
+        lambda o: {"pass": _ratio(o, "exponential") < 0.25, "kl_ratio": _ratio(o, "exponential")}),
+    "paper_sign_change_fails": _cond(
+        "paper settings: forward KL, chi2, Hellinger and JS (speed factors that change sign) keep over half the KL",
+        (_PAPER,),
+        lambda o: (lambda w: {"pass": w > 0.5, "min_kl_ratio": w})(_worst(o, _SIGN_CHANGE, np.min))),
+}
+"""The per-seed conditions behind Part III, notebook 5's claims about how its runs end. The notebook
+checks them on its three live seeds; ``benchmarks/part3_family_seeds.py`` stores how many of many
+fresh seeds pass each one, which bounds (:mod:`gantools.calibration`) how often the live claims fail."""
+
+
+def family_conditions(outcomes: dict[str, "ToyOutcomes"]) -> dict[str, dict]:
+    """Every condition of :data:`FAMILY_CONDITIONS` whose runs ``outcomes`` holds, evaluated per seed.
+
+    Parameters
+    ----------
+    outcomes : dict of str to ToyOutcomes
+        As :func:`family_outcomes` returns (one set of seeds for all runs).
+
+    Returns
+    -------
+    dict of str to dict
+        Condition name -> its test's result (``"pass"`` and the compared numbers, one entry per seed).
+
+    Raises
+    ------
+    ValueError
+        If the runs were trained on different seeds.
+    """
+    seeds = {r: list(dict.fromkeys(o.seeds)) for r, o in outcomes.items()}
+    if len({tuple(v) for v in seeds.values()}) > 1:
+        raise ValueError(f"the runs must share their seeds, got {seeds}")
+    return {k: c(outcomes) for k, c in FAMILY_CONDITIONS.items() if all(r in outcomes for r in c.runs)}
+
+
 
 @dataclass
 class ToyEnsemble:
@@ -274,6 +463,82 @@ class ToyEnsemble:
         if idx.size == 0:
             raise ValueError(f"no member uses {h!r}; the ensemble has {sorted(set(self.h))}")
         return idx
+
+    def outcomes(self) -> "ToyOutcomes":
+        """Each member's outcome in a few numbers (what Part III, notebook 5 claims per seed)."""
+        after = self.d_slope[1:]
+        with np.errstate(invalid="ignore"):
+            slope = (np.full(after.shape[1], np.nan) if np.isnan(after).all()
+                     else np.array([np.nanmean(c) if not np.isnan(c).all() else np.nan for c in after.T]))
+        first = min(1, len(self.step) - 1)
+        return ToyOutcomes(
+            h=list(self.h), seeds=list(self.seeds), values={
+                "kl_start": self.kl[0], "kl_end": self.kl[-1], "kl_max": self.kl.max(0),
+                "diverged_at": self.diverged_at.astype(float),
+                "frac_outside_exact_start": self.frac_outside_exact[0],
+                "frac_outside_exact_end": self.frac_outside_exact[-1],
+                "frac_outside_first": self.frac_outside[first],
+                "frac_outside_exact_first": self.frac_outside_exact[first],
+                "d_slope_mean": slope})
+
+
+@dataclass
+class ToyOutcomes:
+    r"""Per-member outcomes of a :class:`ToyEnsemble`, small enough to store for hundreds of seeds.
+
+    A claim about how a run ends is a statement about each seed; this is the record it reads, for
+    the few seeds a notebook trains live and for a stored many-seed run alike
+    (:mod:`gantools.calibration` turns the stored pass rate into the probability that the live
+    claim holds).
+
+    Attributes
+    ----------
+    h : list of str
+        Member -> loss name.
+    seeds : list of int
+        Member -> seed.
+    values : dict of str to numpy.ndarray, shape (E,)
+        ``kl_start``, ``kl_end``, ``kl_max`` (over the records), ``diverged_at`` (-1: never),
+        ``frac_outside_exact_start`` and ``_end`` (fraction of samples with :math:`|\log r| > \pi/2`
+        at the first and last record), ``frac_outside_first`` and ``frac_outside_exact_first`` (the
+        fraction where the generator sees a logit beyond :math:`\pi/2`, and the exact one, at the
+        first record after the start), ``d_slope_mean`` (mean slope of :math:`D` on :math:`\log r`
+        after the start; NaN with the exact ratio).
+    """
+
+    h: list[str]
+    seeds: list[int]
+    values: dict[str, np.ndarray]
+
+    def of(self, h: str, key: str) -> np.ndarray:
+        """``key`` of the members trained with loss ``h``, one value per seed (in the order of :attr:`seeds`).
+
+        Raises
+        ------
+        ValueError
+            If no member uses ``h`` or ``key`` is not one of :attr:`values`.
+        """
+        check_name(key, tuple(self.values), "outcome")
+        idx = [i for i, n in enumerate(self.h) if n == h]
+        if not idx:
+            raise ValueError(f"no member uses {h!r}; the outcomes hold {sorted(set(self.h))}")
+        return np.asarray(self.values[key], dtype=float)[idx]
+
+    @property
+    def n_seeds(self) -> int:
+        """Number of distinct seeds."""
+        return len(dict.fromkeys(self.seeds))
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (:meth:`from_dict` reads it back)."""
+        return {"h": list(self.h), "seeds": [int(s) for s in self.seeds],
+                "values": {k: [float(x) for x in np.asarray(v, dtype=float)] for k, v in self.values.items()}}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ToyOutcomes":
+        """The inverse of :meth:`to_dict`."""
+        return cls(h=list(d["h"]), seeds=[int(s) for s in d["seeds"]],
+                   values={k: np.asarray(v, dtype=float) for k, v in d["values"].items()})
 
 
 def _stream_seeds(seed: int) -> tuple[int, int]:

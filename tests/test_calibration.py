@@ -61,3 +61,19 @@ def test_bad_arguments():
         cal.claim_fail_probability(0.1, 0, 1)
     with pytest.raises(ValueError, match="target"):
         cal.strongest_need(3, 4, 3, target=1.0)
+
+
+def test_seed_claim_holds_only_when_live_and_stored_agree():
+    from gantools.check import ClaimError
+
+    c = cal.seed_claim("converges", [True, True, False], "1" * 100, need=2)
+    assert c.need == 2 and c.claim_fail_bound < 0.01
+    with pytest.raises(ClaimError):                       # the live seeds missed
+        cal.seed_claim("converges", [True, False, False], "1" * 100, need=2)
+    with pytest.raises(ClaimError):                       # 100 clean seeds cannot back "every one of three"
+        cal.seed_claim("converges", [True, True, True], [True] * 100)
+    assert cal.seed_claim("converges", [True] * 3, [True] * 1000).need == 3   # 1,000 can
+    with pytest.raises(ValueError, match="only '0' and '1'"):
+        cal.seed_claim("converges", [True], "10x")
+    with pytest.raises(ValueError, match="at least one seed"):
+        cal.seed_claim("converges", [], "1")
