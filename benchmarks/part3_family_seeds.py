@@ -21,10 +21,10 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import torch
 
 from gantools import stored
+from gantools.calibration import condition_record, first_seeds_passing
 from gantools.gaussian_toy import FAMILY_RUNS, family_conditions, family_outcomes
 
 GROUPS = {"exact": ([k for k in FAMILY_RUNS if k.startswith("exact")], 1000),
@@ -46,10 +46,8 @@ def spot_check(record: dict) -> dict:
     group = next(g for g, (runs, _) in GROUPS.items() if runs == record["runs"])
     k = SPOT_SEEDS[group]
 
-    def values(rec: dict) -> dict:
-        return {name: c["passes"][:k].count("1") for name, c in rec["conditions"].items()}
-
-    return dict(argv=["--group", group, "--n-seeds", str(k)], values=values, tol={"*": 1})
+    return dict(argv=["--group", group, "--n-seeds", str(k)], values=lambda rec: first_seeds_passing(rec, k),
+                tol={"*": 1})
 
 
 def main() -> None:
@@ -63,12 +61,9 @@ def main() -> None:
     seeds = list(range(FIRST_SEED, FIRST_SEED + n))
     t0, c0 = time.perf_counter(), time.process_time()
     outcomes = family_outcomes(seeds, runs)
-    conditions = {}
-    for name, res in family_conditions(outcomes).items():
-        ok = np.asarray(res["pass"], dtype=bool)
-        conditions[name] = {"passes": "".join("1" if v else "0" for v in ok), "passed": int(ok.sum()),
-                            "values": {k: [float(np.nanmin(v)), float(np.nanmax(v))] for k, v in res.items() if k != "pass"}}
-        print(f"{name}: {ok.sum()} of {n}", flush=True)
+    conditions = condition_record(family_conditions(outcomes))
+    for name, c in conditions.items():
+        print(f"{name}: {c['passed']} of {n}", flush=True)
     path = stored.save(f"part3_family_{args.group}_seeds", dict(
         seeds=seeds, runs=runs, configs={k: repr(FAMILY_RUNS[k]) for k in runs}, conditions=conditions, threads=1,
         wall_seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0),

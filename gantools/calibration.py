@@ -30,13 +30,15 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from scipy import stats as _stats
 
-__all__ = ["SeedCalibration", "calibrate", "claim_fail_probability", "fail_rate_bound", "strongest_need", "seed_claim"]
+__all__ = ["SeedCalibration", "calibrate", "claim_fail_probability", "fail_rate_bound", "strongest_need", "seed_claim",
+           "SeedCondition", "condition_claim", "calibration_table",
+           "condition_record", "first_seeds_passing"]
 
 TARGET: float = 0.99
 """The probability over seeds with which the book's live claims about training outcomes must hold."""
@@ -253,3 +255,141 @@ def seed_claim(text: str, live: Sequence[bool], stored: Sequence[bool] | str, *,
           live_passed=int(live_ok.sum()), stored_passed=f"{cal.passed} of {cal.runs}", fail_bound=cal.claim_fail_bound,
           limit=limit, **measured)
     return cal
+
+
+@dataclass(frozen=True)
+class SeedCondition:
+    """A claim about how one seed's runs end, decided from their outcomes, one verdict per seed.
+
+    A check cell applies it to the outcomes of its few live seeds; a benchmark applies the same
+    condition to a stored many-seed run, whose pass count :func:`seed_claim` turns into the
+    probability that the live claim fails.
+
+    Attributes
+    ----------
+    text : str
+        The condition in words.
+    runs : tuple of str
+        The runs (keys of the outcomes) it reads.
+    test : callable
+        ``test(outcomes)``, ``outcomes`` a dict run name -> that run's outcomes (the same seeds in
+        every run), returns a dict holding ``"pass"``, a bool array with one entry per seed, and
+        the per-seed numbers the condition compares (named arrays of the same length).
+    """
+
+    text: str
+    runs: tuple[str, ...]
+    test: Callable[[dict], dict]
+
+    def __call__(self, outcomes: dict) -> dict:
+        """``test(outcomes)``, after checking that the runs it reads are there.
+
+        Raises
+        ------
+        ValueError
+            If ``outcomes`` lacks a run the condition reads.
+        """
+        missing = [r for r in self.runs if r not in outcomes]
+        if missing:
+            raise ValueError(f"the condition reads runs {missing} that the outcomes do not hold ({sorted(outcomes)})")
+        return self.test(outcomes)
+
+
+def condition_claim(condition: SeedCondition, live: dict, stored: dict, *, need: int | None = None,
+                    target: float = TARGET, confidence: float = 0.95) -> SeedCalibration:
+    """:func:`seed_claim` for a :class:`SeedCondition`: its live result against its stored record.
+
+    Parameters
+    ----------
+    condition : SeedCondition
+    live : dict
+        The condition's result on the live outcomes (``"pass"`` and the numbers it compares, which
+        the claim's line shows).
+    stored : dict
+        The stored run's entry for the condition: ``"passes"``, one ``"1"``/``"0"`` per stored seed.
+    need, target, confidence
+        As in :func:`seed_claim`.
+
+    Returns
+    -------
+    SeedCalibration
+    """
+    return seed_claim(condition.text, live["pass"], stored["passes"], need=need, target=target, confidence=confidence,
+                      **{k: v for k, v in live.items() if k != "pass"})
+
+
+def calibration_table(conditions: dict[str, SeedCondition], records: Sequence[tuple[dict, int]], *,
+                      target: float = TARGET, confidence: float = 0.95) -> tuple[str, dict[str, int]]:
+    """Every stored condition, its pass count and the strongest live claim that count backs.
+
+    Parameters
+    ----------
+    conditions : dict of str to SeedCondition
+        The conditions by name (their text heads each row).
+    records : sequence of (dict, int)
+        Stored runs (each with ``"seeds"`` and ``"conditions"``: name -> ``"passed"``, ``"values"``
+        as ``[min, max]`` per compared number) and the number of live seeds their claims speak of.
+    target, confidence : float
+        As in :func:`strongest_need`.
+
+    Returns
+    -------
+    table : str
+        A Markdown table, one row per stored condition.
+    backed : dict of str to int
+        Condition -> the strongest ``need`` its count backs (0: none, a rate).
+    """
+    rows = ["| condition | stored seeds passing | numbers compared (range over the stored seeds) | "
+            "strongest live claim | its failure bound |", "|---|---|---|---|---|"]
+    backed: dict[str, int] = {}
+    for record, live_seeds in records:
+        n = len(record["seeds"])
+        for name, c in record["conditions"].items():
+            backed[name] = need = strongest_need(c["passed"], n, live_seeds, target=target, confidence=confidence)
+            vals = "; ".join(f"{k} {lo:.3g} – {hi:.3g}" for k, (lo, hi) in c["values"].items())
+            words = ("none (a rate)" if need == 0 else f"every one of {live_seeds} seeds" if need == live_seeds
+                     else f"{need} of {live_seeds} seeds")
+            bound = (f"{calibrate(c['passed'], n, live_seeds=live_seeds, need=need, confidence=confidence).claim_fail_bound:.4f}"
+                     if need else "–")
+            text = conditions[name].text.replace("|", r"\|")   # a literal | inside a table cell
+            rows.append(f"| {text} | {c['passed']} of {n} | {vals} | {words} | {bound} |")
+    return "\n".join(rows), backed
+
+
+def condition_record(results: dict[str, dict]) -> dict[str, dict]:
+    """Per-seed condition results in the form a stored many-seed run keeps them.
+
+    Parameters
+    ----------
+    results : dict of str to dict
+        Condition name -> its result on the stored seeds (``"pass"`` and the compared numbers).
+
+    Returns
+    -------
+    dict of str to dict
+        Condition name -> ``passes`` (one ``"1"``/``"0"`` per seed, in order), ``passed`` (their
+        count) and ``values`` (``[min, max]`` over the seeds of each compared number, NaN ignored).
+    """
+    out = {}
+    for name, res in results.items():
+        ok = np.asarray(res["pass"], dtype=bool).ravel()
+        out[name] = {"passes": "".join("1" if v else "0" for v in ok), "passed": int(ok.sum()),
+                     "values": {k: [float(np.nanmin(v)), float(np.nanmax(v))] for k, v in res.items() if k != "pass"}}
+    return out
+
+
+def first_seeds_passing(record: dict, k: int) -> dict[str, int]:
+    """How many of a stored run's first ``k`` seeds pass each condition (a spot check reruns them).
+
+    Parameters
+    ----------
+    record : dict
+        A stored run with ``"conditions"`` as :func:`condition_record` writes them.
+    k : int
+        Seeds counted from the first.
+
+    Returns
+    -------
+    dict of str to int
+    """
+    return {name: c["passes"][:k].count("1") for name, c in record["conditions"].items()}

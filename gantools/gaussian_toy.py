@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._validate import check_int, check_name, check_positive
+from .calibration import SeedCondition
 from .ensemble import EnsembleMLP, MemberOptimizer, MemberStreams
 from .flow import OPTIMIZERS, MonoFlowRun, train_monoflow
 from .gaussian import (TOY_COV, TOY_MEAN, gaussian_kl, gaussian_kl_torch, gaussian_log_density, gaussian_log_ratio,
@@ -30,7 +31,7 @@ from .ratio import ratio_fit
 
 __all__ = ["AffineGenerator", "exact_toy_ratio", "toy_monitor", "gaussian_toy", "ToyConfig", "PAPER_TOY",
            "paper_lr_d", "ToyEnsemble", "ToyOutcomes", "train_toy_ensemble", "FAMILY_RUNS",
-           "SeedCondition", "FAMILY_CONDITIONS", "family_outcomes",
+           "FAMILY_CONDITIONS", "family_outcomes",
            "family_conditions"]
 
 
@@ -262,34 +263,6 @@ def family_outcomes(seeds: Sequence[int], runs: Sequence[str] | None = None) -> 
     """
     runs = list(FAMILY_RUNS) if runs is None else [check_name(r, tuple(FAMILY_RUNS), "run") for r in runs]
     return {r: train_toy_ensemble(FAMILY_RUNS[r][0], seeds, FAMILY_RUNS[r][1]).outcomes() for r in runs}
-
-
-@dataclass(frozen=True)
-class SeedCondition:
-    """A claim about how one seed's runs end, decided from their outcomes.
-
-    Attributes
-    ----------
-    text : str
-        The condition in words.
-    runs : tuple of str
-        The :data:`FAMILY_RUNS` it reads.
-    test : callable
-        ``test(outcomes)`` with ``outcomes`` a dict run name -> :class:`ToyOutcomes` (the same seeds
-        in every run) returns a dict holding ``"pass"``, a bool array with one entry per seed, and
-        the per-seed numbers the condition compares (named arrays of the same length).
-    """
-
-    text: str
-    runs: tuple[str, ...]
-    test: Callable[[dict], dict]
-
-    def __call__(self, outcomes: dict) -> dict:
-        """``test(outcomes)``, after checking that the runs it reads are there."""
-        missing = [r for r in self.runs if r not in outcomes]
-        if missing:
-            raise ValueError(f"the condition reads runs {missing} that the outcomes do not hold ({sorted(outcomes)})")
-        return self.test(outcomes)
 
 
 _MONOTONE = tuple(h for h in H_FUNCTIONS if H_FUNCTIONS[h].monotone)

@@ -22,18 +22,31 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 
-from ._validate import check_int, check_positive
+from ._validate import check_int, check_name, check_positive
+from .calibration import SeedCondition
 from .data import digits as _digits
 from .data import sample as _sample
 from .ensemble import EnsembleMLP, MemberOptimizer, MemberStreams
 from .train import ema_model, train_gan_stacked
 
 __all__ = ["GANEnsembleRun", "train_gan_ensemble", "ClassifierEnsembleRun", "train_classifier_ensemble",
-           "ema_window", "ema_design_decay"]
+           "ema_window", "ema_design_decay", "REMEDY_GAN", "REMEDY_CLASSIFIER", "gan_outcomes", "classifier_outcomes",
+           "remedy_outcomes", "paired_difference", "REMEDY_CONDITIONS", "remedy_conditions"]
+
+
+def _seed_list(seeds: int | Sequence[int]) -> list[int]:
+    """``seeds`` as a list: an int ``n`` is ``0..n-1``; a sequence must hold distinct non-negative ints."""
+    if isinstance(seeds, (int,)) and not isinstance(seeds, bool):
+        return list(range(check_int(seeds, "seeds")))
+    out = [int(s) for s in seeds]
+    if not out or len(set(out)) != len(out) or min(out) < 0:
+        raise ValueError(f"seeds must be a positive int or distinct non-negative ints, got {seeds!r}")
+    return out
 
 
 def ema_window(decay: float) -> float:
@@ -116,7 +129,7 @@ class GANEnsembleRun:
     history: dict[str, list] = field(default_factory=dict)
 
 
-def train_gan_ensemble(*, l2s: Sequence[float], n_seeds: int = 3, steps: int = 2000, dataset: str = "8gaussians",
+def train_gan_ensemble(*, l2s: Sequence[float], seeds: int | Sequence[int] = 3, steps: int = 2000, dataset: str = "8gaussians",
                        hidden: int = 64, depth: int = 2, z_dim: int = 2, batch: int = 128, lr: float = 1e-3,
                        betas: tuple[float, float] = (0.5, 0.999), ema_decays: Sequence[float] = (),
                        snapshot_every: int = 100, n_fixed: int = 256, seed: int = 0,
@@ -135,11 +148,12 @@ def train_gan_ensemble(*, l2s: Sequence[float], n_seeds: int = 3, steps: int = 2
     Parameters
     ----------
     l2s : sequence of float
-        The L2 weights; each is run with ``n_seeds`` seeds (member index ``i * n_seeds + s``).
-    n_seeds : int
-        Seeds per L2 weight. Seed ``s`` fixes both networks' initialisation and the member's
-        stream of data and latents, the same for every L2 weight, so that the weights are
-        compared from the same start on the same batches.
+        The L2 weights; each is run with every seed (member index ``i * len(seeds) + j`` for
+        weight ``i`` and the ``j``-th seed).
+    seeds : int or sequence of int
+        The seeds of every L2 weight (an int ``n``: seeds ``0..n-1``). Seed ``s`` fixes both
+        networks' initialisation and the member's stream of data and latents, the same for every
+        L2 weight, so that the weights are compared from the same start on the same batches.
     steps, batch : int
         Training steps and batch size (per member).
     dataset : str
@@ -170,14 +184,15 @@ def train_gan_ensemble(*, l2s: Sequence[float], n_seeds: int = 3, steps: int = 2
         If a loss becomes NaN or infinite (the message names the member and the step).
     """
     l2 = torch.tensor([check_positive(v, "l2", allow_zero=True) for v in l2s], dtype=torch.float32)
-    n_seeds = check_int(n_seeds, "n_seeds")
+    seed_list = _seed_list(seeds)
+    n_seeds = len(seed_list)
     snapshot_every = check_int(snapshot_every, "snapshot_every")
     if l2.numel() == 0:
         raise ValueError("l2s must hold at least one value")
     lr = check_positive(lr, "lr")
     _sample(dataset, 1, seed=0)   # validates the name
     n_members = l2.numel() * n_seeds
-    seeds = [s for _ in range(l2.numel()) for s in range(n_seeds)]
+    seeds = [s for _ in range(l2.numel()) for s in seed_list]
     G = EnsembleMLP(n_members, z_dim, 2, hidden=hidden, depth=depth, seeds=[1000 + s for s in seeds], device=device)
     D = EnsembleMLP(n_members, 2, 1, hidden=hidden, depth=depth, seeds=[2000 + s for s in seeds], device=device)
     l2_m = l2.repeat_interleave(n_seeds)
@@ -215,7 +230,7 @@ class ClassifierEnsembleRun:
     history: dict[str, list] = field(default_factory=dict)
 
 
-def train_classifier_ensemble(*, n_seeds: int = 3, steps: int = 1500, hidden: int = 64, batch: int = 32,
+def train_classifier_ensemble(*, seeds: int | Sequence[int] = 3, steps: int = 1500, hidden: int = 64, batch: int = 32,
                               lr: float = 1e-2, ema_decays: Sequence[float] = (0.99, 0.999),
                               eval_every: int = 50, n_test: int = 597, seed: int = 0,
                               device: torch.device | str | None = None) -> ClassifierEnsembleRun:
@@ -228,8 +243,9 @@ def train_classifier_ensemble(*, n_seeds: int = 3, steps: int = 1500, hidden: in
 
     Parameters
     ----------
-    n_seeds : int
-        Number of independent runs.
+    seeds : int or sequence of int
+        The runs' seeds (an int ``n``: seeds ``0..n-1``); seed ``s`` initialises its classifier and
+        draws its batches from its own stream.
     steps, batch, hidden : int
         Training steps, batch size, hidden width (one hidden layer).
     lr : float
@@ -249,18 +265,19 @@ def train_classifier_ensemble(*, n_seeds: int = 3, steps: int = 1500, hidden: in
     -------
     ClassifierEnsembleRun
     """
-    n_seeds = check_int(n_seeds, "n_seeds")
+    seed_list = _seed_list(seeds)
+    n_seeds = len(seed_list)
     steps = check_int(steps, "steps")
     batch = check_int(batch, "batch")
     x, y = _digits(seed=seed)
     perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
     x, y = x[perm], y[perm]
-    net = EnsembleMLP(n_seeds, 64, 10, hidden=hidden, depth=1, seeds=[3000 + s for s in range(n_seeds)], device=device)
+    net = EnsembleMLP(n_seeds, 64, 10, hidden=hidden, depth=1, seeds=[3000 + s for s in seed_list], device=device)
     dev = net.weights[0].device
     x_te, y_te, x_tr, y_tr = x[:n_test].to(dev), y[:n_test].to(dev), x[n_test:].to(dev), y[n_test:].to(dev)
     opt = MemberOptimizer(net.parameters(), lr=check_positive(lr, "lr"))
     emas = {float(b): ema_model(net, b) for b in ema_decays}
-    streams = MemberStreams([10_000 * seed + s for s in range(n_seeds)], device=dev)
+    streams = MemberStreams([10_000 * seed + s for s in seed_list], device=dev)
     hist: dict[str, list] = {"step": [], "test_acc": [], "test_loss": [],
                              "ema_acc": {float(b): [] for b in ema_decays}, "ema_loss": {float(b): [] for b in ema_decays}}
 
@@ -289,3 +306,228 @@ def train_classifier_ensemble(*, n_seeds: int = 3, steps: int = 1500, hidden: in
                 hist["ema_acc"][b].append(a)
                 hist["ema_loss"][b].append(l_)
     return ClassifierEnsembleRun(net, emas, hist)
+
+
+# ----------------------------------------------------------------------------- Part I, notebook 5's runs and claims
+REMEDY_GAN: dict = dict(l2s=(0.0, 1e-3, 1e-2, 1e-1), steps=800, lr=2e-3, ema_decays=(0.99, 0.999))
+"""The MLP-GAN runs of Part I, notebook 5 (:func:`train_gan_ensemble` keyword arguments besides ``seeds``)."""
+
+REMEDY_CLASSIFIER: dict = dict(steps=1500, lr=1e-2, ema_decays=(0.99, 0.999))
+"""Its supervised runs (:func:`train_classifier_ensemble` keyword arguments besides ``seeds``)."""
+
+
+def _readouts(run: GANEnsembleRun) -> dict[str, torch.nn.Module]:
+    return {"raw": run.G} | {f"ema_{b:g}": avg for b, avg in run.emas.items()}
+
+
+def gan_outcomes(run: GANEnsembleRun, *, dataset: str = "8gaussians", n: int = 1000) -> dict[str, np.ndarray]:
+    """How each GAN of a :func:`train_gan_ensemble` run ends, per (L2 weight, seed).
+
+    Every readout (the raw generator ``raw`` and each EMA, ``ema_<decay>``) is scored on ``n``
+    samples from latents of the member's own seed (generator seed ``500 + seed``) against ``n``
+    held-out data points (seed 10,000): the squared MMD (:func:`gantools.metrics.mmd`) and the
+    high-quality fraction (:func:`gantools.metrics.mode_stats`); ``movement`` is how far the
+    samples of the fixed latents moved between consecutive snapshots, averaged over the last five.
+
+    Parameters
+    ----------
+    run : GANEnsembleRun
+    dataset : str
+        The mixture the run was trained on.
+    n : int
+        Samples per readout and held-out points.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``l2`` (the weights, shape ``(L,)``), ``seeds`` (shape ``(S,)``), and ``mmd_<readout>``,
+        ``hq_<readout>``, ``movement``, each of shape ``(L, S)``.
+    """
+    from .data import mode_centers, mode_sigma
+    from .metrics import mmd, mode_stats
+
+    l2s = list(dict.fromkeys(run.l2.tolist()))
+    seeds = list(dict.fromkeys(run.seed.tolist()))
+    shape = (len(l2s), len(seeds))
+    held_out = _sample(dataset, n, seed=10_000)
+    centers, sigma = mode_centers(dataset), mode_sigma(dataset)
+    z = torch.stack([torch.randn(n, run.G.in_dim, generator=torch.Generator().manual_seed(500 + int(s)))
+                     for s in run.seed.tolist()]).to(run.G.weights[0].device)
+    out: dict[str, np.ndarray] = {"l2": np.array(l2s), "seeds": np.array(seeds)}
+    for name, net in _readouts(run).items():
+        with torch.no_grad():
+            x = net(z).cpu()
+        out[f"mmd_{name}"] = np.array([float(mmd(xi, held_out)) for xi in x]).reshape(shape)
+        out[f"hq_{name}"] = np.array([mode_stats(xi, centers, sigma).high_quality_fraction for xi in x]).reshape(shape)
+    moves = (run.snapshots[1:] - run.snapshots[:-1]).norm(dim=-1).mean(-1)[-5:].mean(0)
+    out["movement"] = moves.numpy().reshape(shape)
+    return out
+
+
+def classifier_outcomes(run: ClassifierEnsembleRun, *, last: int = 10, level: float = 0.15) -> dict[str, np.ndarray]:
+    """How each classifier of a :func:`train_classifier_ensemble` run ends, per seed and readout.
+
+    For the raw weights (``raw``) and each EMA (``ema_<decay>``), over the last ``last``
+    evaluations: ``<readout>_loss`` and ``<readout>_acc`` (mean test cross-entropy and accuracy),
+    ``<readout>_wiggle`` (standard deviation of the loss's second differences) and
+    ``<readout>_slope`` (least-squares trend of the loss per step); and ``<readout>_first``, the first
+    evaluated step with test loss below ``level`` (``inf`` if none).
+
+    Parameters
+    ----------
+    run : ClassifierEnsembleRun
+    last : int
+        Evaluations at the end that the means, wiggle and trend use.
+    level : float
+        The test loss whose first crossing is recorded.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Each of shape ``(n_seeds,)``.
+    """
+    h = run.history
+    steps = np.array(h["step"], dtype=float)
+    series = {"raw": (h["test_loss"], h["test_acc"])} | {f"ema_{b:g}": (h["ema_loss"][b], h["ema_acc"][b]) for b in h["ema_loss"]}
+    out: dict[str, np.ndarray] = {}
+    tail = slice(-last, None)
+    for name, (loss, acc) in series.items():
+        L, A = np.array(loss), np.array(acc)
+        below = L < level
+        out[f"{name}_loss"] = L[tail].mean(0)
+        out[f"{name}_acc"] = A[tail].mean(0)
+        out[f"{name}_first"] = np.where(below.any(0), steps[np.argmax(below, 0)], np.inf)
+        out[f"{name}_wiggle"] = np.diff(L[tail], 2, axis=0).std(0)
+        out[f"{name}_slope"] = np.polyfit(steps[tail], L[tail], 1)[0]
+    return out
+
+
+def remedy_outcomes(seeds: Sequence[int], runs: Sequence[str] = ("gan", "classifier")) -> dict[str, dict]:
+    """Train Part I, notebook 5's runs (:data:`REMEDY_GAN`, :data:`REMEDY_CLASSIFIER`) on ``seeds``.
+
+    Parameters
+    ----------
+    seeds : sequence of int
+        The runs' seeds (each trained with every L2 weight for the GAN).
+    runs : sequence of str
+        Which of ``"gan"`` and ``"classifier"`` to train.
+
+    Returns
+    -------
+    dict
+        ``"gan"`` -> :func:`gan_outcomes`, ``"classifier"`` -> :func:`classifier_outcomes` (those named).
+    """
+    runs = [check_name(r, ("gan", "classifier"), "run") for r in runs]
+    out = {}
+    if "gan" in runs:
+        out["gan"] = gan_outcomes(train_gan_ensemble(seeds=seeds, **REMEDY_GAN))
+    if "classifier" in runs:
+        out["classifier"] = classifier_outcomes(train_classifier_ensemble(seeds=seeds, **REMEDY_CLASSIFIER))
+    return out
+
+
+def paired_difference(gan: dict[str, np.ndarray], key: str, l2: float) -> np.ndarray:
+    """``key`` with L2 weight ``l2`` minus without L2, seed by seed.
+
+    Parameters
+    ----------
+    gan : dict
+        :func:`gan_outcomes`.
+    key : str
+        An outcome of shape ``(L, S)``, e.g. ``"mmd_ema_0.99"``.
+    l2 : float
+        The L2 weight compared with 0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (S,)
+
+    Raises
+    ------
+    ValueError
+        If the outcomes hold no run with that weight.
+    """
+    return _at(gan, key, l2) - _at(gan, key, 0.0)
+
+
+def _at(gan: dict, key: str, l2: float) -> np.ndarray:
+    """Row of ``key`` for L2 weight ``l2`` (the weights are stored in float32: matched to 1e-6)."""
+    idx = np.flatnonzero(np.isclose(gan["l2"], l2, rtol=1e-6, atol=0.0))
+    if idx.size != 1:
+        raise ValueError(f"no run with L2 weight {l2}; the outcomes hold {[float(w) for w in gan['l2']]}")
+    return gan[key][idx[0]]
+
+
+def _gan(text: str, test) -> SeedCondition:
+    return SeedCondition(text, ("gan",), lambda o: test(o["gan"]))
+
+
+def _cls(text: str, test) -> SeedCondition:
+    return SeedCondition(text, ("classifier",), lambda o: test(o["classifier"]))
+
+
+def _all(*conds) -> np.ndarray:
+    return np.logical_and.reduce([np.asarray(c, dtype=bool) for c in conds])
+
+
+REMEDY_CONDITIONS: dict[str, SeedCondition] = {
+    "l2_large_worse": _gan(
+        "L2 of 1e-2 or more makes the generator worse than no L2 (EMA readout's MMD^2); at 1e-1 the raw generator too",
+        lambda g: (lambda d: {"pass": _all(*(v > 0 for v in d.values())), **d})(
+            {"mmd_increase_ema_1e-2": paired_difference(g, "mmd_ema_0.99", 1e-2),
+             "mmd_increase_ema_1e-1": paired_difference(g, "mmd_ema_0.99", 1e-1),
+             "mmd_increase_raw_1e-1": paired_difference(g, "mmd_raw", 1e-1)})),
+    "l2_freezes": _gan(
+        "with L2 = 0.1 the generator stops moving (under 5% of the movement without L2)",
+        lambda g: (lambda r: {"pass": r < 0.05, "movement_ratio": r})(_at(g, "movement", 1e-1) / _at(g, "movement", 0.0))),
+    "ema_helps": _gan(
+        "EMA (decay 0.99) lowers the MMD^2 and raises the high-quality fraction (L2 = 0 and 1e-3)",
+        lambda g: {"pass": _all(*(_at(g, "mmd_raw", w) > _at(g, "mmd_ema_0.99", w) for w in (0.0, 1e-3)),
+                                *(_at(g, "hq_ema_0.99", w) > _at(g, "hq_raw", w) for w in (0.0, 1e-3))),
+                   "mmd_drop_l2_0": _at(g, "mmd_raw", 0.0) - _at(g, "mmd_ema_0.99", 0.0),
+                   "hq_gain_l2_0": _at(g, "hq_ema_0.99", 0.0) - _at(g, "hq_raw", 0.0)}),
+    "ema_not_on_modes": _gan(
+        "after 800 steps fewer than half of the EMA's samples lie within 3 sigma of a mode (L2 = 0 and 1e-3)",
+        lambda g: (lambda hq: {"pass": hq < 0.5, "max_hq_ema": hq})(
+            np.maximum(_at(g, "hq_ema_0.99", 0.0), _at(g, "hq_ema_0.99", 1e-3)))),
+    "ema_long_window_worse": _gan(
+        "EMA with a window longer than the run (decay 0.999) is worse than the raw generator (L2 = 0 and 1e-3)",
+        lambda g: (lambda d: {"pass": d > 0, "min_mmd_increase": d})(
+            np.minimum(*(_at(g, "mmd_ema_0.999", w) - _at(g, "mmd_raw", w) for w in (0.0, 1e-3))))),
+    "cls_ema_lower_and_falling": _cls(
+        "supervised: the EMA (decay 0.999) has a lower test loss than the raw weights over the last 10 evaluations, "
+        "and it is still falling there",
+        lambda c: {"pass": (c["ema_0.999_loss"] < c["raw_loss"]) & (c["ema_0.999_slope"] < 0),
+                   "loss_gap": c["raw_loss"] - c["ema_0.999_loss"], "ema_trend": c["ema_0.999_slope"]}),
+    "cls_accuracy_unchanged": _cls(
+        "supervised: the EMA (decay 0.999) changes the test accuracy by less than one percentage point",
+        lambda c: (lambda d: {"pass": np.abs(d) < 0.01, "accuracy_change": d})(c["ema_0.999_acc"] - c["raw_acc"])),
+    "cls_ema_not_faster": _cls(
+        "supervised: the EMA (decay 0.999) reaches a test loss of 0.15 later than the raw weights",
+        lambda c: {"pass": c["ema_0.999_first"] > c["raw_first"], "first_raw": c["raw_first"],
+                   "first_ema": c["ema_0.999_first"]}),
+    "cls_longer_smoother_slower": _cls(
+        "supervised: the longer the window the smoother and the slower: wiggle raw > EMA 0.99 > EMA 0.999, and "
+        "EMA 0.99 reaches 0.15 before EMA 0.999",
+        lambda c: {"pass": _all(c["raw_wiggle"] > c["ema_0.99_wiggle"], c["ema_0.99_wiggle"] > c["ema_0.999_wiggle"],
+                                c["ema_0.99_first"] < c["ema_0.999_first"]),
+                   "wiggle_raw": c["raw_wiggle"], "wiggle_099": c["ema_0.99_wiggle"], "wiggle_0999": c["ema_0.999_wiggle"]}),
+}
+"""The per-seed conditions behind Part I, notebook 5's claims about how its runs end
+(``benchmarks/part1_remedies_seeds.py`` stores how many fresh seeds pass each)."""
+
+
+def remedy_conditions(outcomes: dict[str, dict]) -> dict[str, dict]:
+    """Every condition of :data:`REMEDY_CONDITIONS` whose runs ``outcomes`` holds, evaluated per seed.
+
+    Parameters
+    ----------
+    outcomes : dict
+        ``"gan"`` and/or ``"classifier"`` outcomes (:func:`remedy_outcomes`).
+
+    Returns
+    -------
+    dict of str to dict
+        Condition name -> its result (``"pass"`` and the compared numbers, one entry per seed).
+    """
+    return {k: c(outcomes) for k, c in REMEDY_CONDITIONS.items() if all(r in outcomes for r in c.runs)}

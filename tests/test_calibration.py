@@ -77,3 +77,37 @@ def test_seed_claim_holds_only_when_live_and_stored_agree():
         cal.seed_claim("converges", [True], "10x")
     with pytest.raises(ValueError, match="at least one seed"):
         cal.seed_claim("converges", [], "1")
+
+
+def test_seed_condition_reads_its_runs_and_claims_against_a_stored_record():
+    from gantools.check import ClaimError
+
+    cond = cal.SeedCondition("x is positive", ("run",), lambda o: {"pass": o["run"] > 0, "x": o["run"]})
+    live = cond({"run": np.array([1.0, 2.0, -1.0])})
+    assert live["pass"].tolist() == [True, True, False]
+    with pytest.raises(ValueError, match="do not hold"):
+        cond({"other": np.zeros(3)})
+    record = {"passes": "1" * 100}
+    assert cal.condition_claim(cond, live, record, need=2).need == 2
+    with pytest.raises(ClaimError):                       # only two of three live seeds pass
+        cal.condition_claim(cond, live, record)
+
+
+def test_calibration_table_backs_the_strongest_claim_per_record():
+    conds = {"a": cal.SeedCondition("a | b", ("run",), lambda o: o), "c": cal.SeedCondition("c", ("run",), lambda o: o)}
+    big = {"seeds": list(range(1000)), "conditions": {"a": {"passed": 1000, "values": {"v": [0.1, 0.2]}}}}
+    small = {"seeds": list(range(100)), "conditions": {"c": {"passed": 60, "values": {}}}}
+    table, backed = cal.calibration_table(conds, [(big, 3), (small, 3)])
+    assert backed == {"a": 3, "c": 0}
+    assert backed["a"] == cal.strongest_need(1000, 1000, 3) and cal.strongest_need(60, 100, 3) == 0
+    lines = table.splitlines()
+    assert len(lines) == 4 and "a \\| b" in lines[2] and "1000 of 1000" in lines[2] and "none (a rate)" in lines[3]
+    assert all(line.count(" | ") == 4 for line in lines[2:])   # five columns: the escaped \\| does not split a cell
+
+
+def test_condition_record_and_its_first_seeds():
+    res = {"c": {"pass": np.array([True, False, True, True]), "x": np.array([1.0, np.nan, 3.0, -2.0])}}
+    rec = cal.condition_record(res)
+    assert rec == {"c": {"passes": "1011", "passed": 3, "values": {"x": [-2.0, 3.0]}}}
+    assert cal.first_seeds_passing({"conditions": rec}, 2) == {"c": 1}
+    assert cal.first_seeds_passing({"conditions": rec}, 10) == {"c": 3}

@@ -60,7 +60,7 @@ def test_bad_thread_counts_raise(bad, restore_threads):
 
 def _part1():
     from gantools import dirac, remedies
-    run = remedies.train_gan_ensemble(l2s=[0.0, 0.1], n_seeds=2, steps=10, hidden=64, batch=128,
+    run = remedies.train_gan_ensemble(l2s=[0.0, 0.1], seeds=2, steps=10, hidden=64, batch=128,
                                       snapshot_every=5)
     y0 = torch.rand(4000, 4, generator=torch.Generator().manual_seed(0)) * 2 - 1
     tr = dirac.simulate("vanilla", y0[:, :2], y0[:, 2:], t_end=2.0, dt=0.05)  # 4,000 starts at once
