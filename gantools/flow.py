@@ -23,6 +23,7 @@ from torch import nn
 from ._validate import check_int, check_name, check_points, check_positive, make_generator
 from .ensemble import MemberOptimizer, MemberStreams
 from .errors import DivergenceError
+from .utils import descend
 from .gaussian import empirical_moments, gaussian_log_ratio
 from .monoflow import distill_loss, generator_loss, get_h, particle_step
 from .ratio import ratio_fit, train_discriminator
@@ -371,9 +372,7 @@ def train_monoflow(G: nn.Module, D: nn.Module | Callable[[nn.Module], Discrimina
                 lg = generator_loss(disc(G(z)), h)
             else:
                 lg = distill_loss(G, z, particle_step(G_t(z), disc, eps, h=h))
-            opt_g.zero_grad(set_to_none=True)
-            lg.backward()
-            opt_g.step()
+            descend(opt_g, lg)
         if not torch.isfinite(lg.detach()):
             raise DivergenceError(f"train_monoflow: generator loss is {float(lg.detach())} at step {it}")
         if not all(torch.isfinite(p).all() for p in G.parameters()):

@@ -18,6 +18,7 @@ from torch import nn
 from ._validate import check_int, check_name, check_points, make_generator
 from .ensemble import EnsembleMLP, MemberOptimizer
 from .errors import DivergenceError
+from .utils import descend
 
 __all__ = ["FDivergence", "F_DIVERGENCES", "as_logits", "f_gan_d_loss", "train_discriminator",
            "fit_log_ratio", "fit_log_ratios", "RatioFit", "ratio_fit"]
@@ -155,9 +156,7 @@ def train_discriminator(D: nn.Module, opt: torch.optim.Optimizer,
         rows, n = real.ndim - 2, real.shape[-2]    # the batch axis: 0, or 1 behind a member axis
         out = D(torch.cat([real, fake], rows))     # one pass over both batches
         loss = f_gan_d_loss(out.narrow(rows, 0, n), out.narrow(rows, n, fake.shape[-2]), divergence)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        descend(opt, loss)
     v = float(loss.detach())
     if v != v or v in (float("inf"), float("-inf")):
         raise DivergenceError(f"training diverged: discriminator loss{where} is {v}")

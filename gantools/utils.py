@@ -1,4 +1,5 @@
-"""Notebook conveniences: one call at the top of a notebook that seeds every generator and sets torch's threads."""
+"""Conveniences: one call at the top of a notebook that seeds every generator and sets torch's
+threads (:func:`seed_all`), and one optimiser step on a loss (:func:`descend`)."""
 from __future__ import annotations
 
 import os
@@ -7,7 +8,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["THREADS", "TORCH_THREADS", "seed_all"]
+__all__ = ["THREADS", "TORCH_THREADS", "seed_all", "descend"]
 
 #: torch's own intra-op thread count, read when gantools is imported (one thread per physical
 #: core, or ``OMP_NUM_THREADS`` where it is set): what ``threads=0`` restores.
@@ -101,3 +102,24 @@ def seed_all(seed: int = 0, *, threads: int | None = None) -> torch.Generator:
     g = torch.Generator()
     g.manual_seed(seed)
     return g
+
+
+def descend(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One step of ``opt`` on a scalar ``loss``: the gradients of its parameters, then ``opt.step()``.
+
+    The same step as ``opt.zero_grad(set_to_none=True); loss.backward(); opt.step()`` (the same
+    gradients, assigned to ``.grad``; a parameter the loss does not reach gets ``None`` and is
+    skipped), without ``zero_grad``'s per-call hooks, which cost more than the arithmetic in the
+    small steps of the book's toys.
+
+    Parameters
+    ----------
+    opt : torch.optim.Optimizer
+    loss : torch.Tensor
+        A scalar with a graph to ``opt``'s parameters.
+    """
+    params = [p for group in opt.param_groups for p in group["params"]]
+    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    for p, g in zip(params, grads):
+        p.grad = g
+    opt.step()

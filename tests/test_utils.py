@@ -1,4 +1,4 @@
-"""gantools.utils: seeding and the thread policy (one intra-op thread per notebook unless asked)."""
+"""gantools.utils: seeding, the thread policy (one intra-op thread per notebook unless asked) and `descend`."""
 from __future__ import annotations
 
 import pytest
@@ -104,3 +104,29 @@ def test_batched_runs_agree_bit_for_bit_on_one_and_two_threads(part, restore_thr
     assert len(one) == len(two) > 0
     for a, b in zip(one, two):
         assert torch.equal(a, b), f"{part.__name__}: differs by {(a - b).abs().max().item():.3g}"
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_descend_is_the_backward_step_bit_for_bit(kind):
+    from gantools.flow import make_optimizer
+    from gantools.utils import descend
+
+    def run(step):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+        unused = torch.nn.Parameter(torch.ones(3))
+        opt = make_optimizer(list(net.parameters()) + [unused], kind, 0.05)
+        x = torch.randn(64, 2, generator=torch.Generator().manual_seed(1))
+        for _ in range(5):
+            step(opt, net(x).pow(2).mean())
+        return [p.detach().clone() for p in net.parameters()] + [unused.detach().clone()]
+
+    def classic(opt, loss):
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    a, b = run(descend), run(classic)
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert not torch.equal(a[0], run(lambda o, l: None)[0])     # the steps moved the weights
+    assert torch.equal(a[-1], torch.ones(3))                     # a parameter the loss misses is skipped
