@@ -95,12 +95,22 @@ NEGATIVES: tuple[str, ...] = ("current", "initial")
 """Sources of the discriminator's fake batches accepted by :func:`particle_flow`."""
 
 
+def _member_seeds(seed, M: int) -> list[int]:
+    """The stream seeds of ``M`` stacked runs: one per member, or ``s, ..., s + M - 1`` from an int ``s``."""
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return [int(seed) + m for m in range(M)]
+    if isinstance(seed, Sequence) and not isinstance(seed, str) and len(seed) == M:
+        return [int(s) for s in seed]
+    raise ValueError(f"stacked runs (M={M}) need an int seed or one seed per member, got {seed!r}")
+
+
 def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator], torch.Tensor],
                   D: nn.Module, *, steps: int, eps: float | Sequence[float], d_steps: int = 5, lr_d: float = 1e-3,
                   batch: int = 256, h: str = "identity", target: torch.Tensor | None = None,
                   log_ratio: Callable[[torch.Tensor], torch.Tensor] | None = None,
                   record_every: int = 20, snapshot_at: tuple[int, ...] = (), negatives: str = "current",
-                  seed: int | torch.Generator | None = 0, device: torch.device | str | None = None) -> FlowRun:
+                  seed: int | torch.Generator | Sequence[int] | None = 0,
+                  device: torch.device | str | None = None) -> FlowRun:
     r"""Generator-free GAN: alternate ``d_steps`` logistic discriminator steps and one Euler step
     :math:`x \leftarrow x + \varepsilon\nabla_x h(D(x))` of *all* particles.
 
@@ -108,9 +118,11 @@ def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator]
     ``(M, n, d)``, and ``D`` is an :class:`~gantools.ensemble.EnsembleMLP` of ``M`` members:
     member :math:`m` moves particle set :math:`m` with its own discriminator (and its own step
     :math:`\varepsilon_m` when ``eps`` is a sequence). The members' discriminator losses are summed,
-    and Adam is elementwise, so each member trains on its own loss; the real and particle batches
-    of all members come from the one generator ``seed``, so a member's run depends on the whole
-    stack (it is not bitwise the run it would make alone).
+    and Adam is elementwise, so each member trains on its own loss; member :math:`m` draws its real
+    and particle batches from its own random stream (:class:`~gantools.ensemble.MemberStreams`), in
+    the order a run alone draws them. So member :math:`m` is the run ``particle_flow`` makes alone
+    from ``x0[m]`` with ``D.member(m)`` and that stream's seed, up to rounding (the tests check it),
+    and the members are independent runs.
 
     Parameters
     ----------
@@ -137,7 +149,9 @@ def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator]
         the particles as they are now (the flow), or ``"initial"``, the starting particles
         ``x0`` throughout, so that :math:`D` estimates :math:`\log p/q_0` instead of
         :math:`\log p/q_t` (an ablation).
-    seed : int or torch.Generator or None
+    seed : int or torch.Generator or None, or sequence of int
+        The random stream of the batches. For ``M`` stacked runs: one seed per member, or an int
+        ``s`` for the streams ``s, s + 1, ..., s + M - 1``.
     device : torch.device or str, optional
         Where to compute (CPU by default); ``D`` is moved there, real batches are drawn on the
         CPU and moved.
@@ -175,8 +189,7 @@ def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator]
         target = check_points(target, "target", dim=dim)
         if target.shape[0] != n:
             raise ValueError(f"target must hold {n} points (as many as x0), got {target.shape[0]}")
-    gen = make_generator(seed)
-    opt = torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999))
+    opt = make_optimizer(D.parameters(), "adam", lr_d, (0.5, 0.999))
     history: dict[str, list] = {"step": [], "w2": [], "d_loss": []}
     if log_ratio is not None:
         history.update(d_slope=[], d_corr=[])
@@ -185,13 +198,17 @@ def particle_flow(x0: torch.Tensor, sample_real: Callable[[int, torch.Generator]
     one = (lambda vals: vals) if stacked else (lambda vals: vals[0])
     nan = float("nan")
     if stacked:
+        rng = MemberStreams(_member_seeds(seed, M), device=dev)
+
         def real_batch() -> torch.Tensor:
-            return sample_real(M * batch, gen).reshape(M, batch, dim).to(dev)
+            return rng.sample(sample_real, batch)
 
         def fake_batch(y: torch.Tensor) -> torch.Tensor:
-            idx = torch.randint(n, (M, batch), generator=gen).to(dev)
+            idx = rng.sample(lambda k, g: torch.randint(n, (k,), generator=g), batch)
             return torch.gather(y, 1, idx[..., None].expand(M, batch, dim))
     else:
+        gen = make_generator(seed)
+
         def real_batch() -> torch.Tensor:
             return sample_real(batch, gen).to(dev)
 

@@ -242,6 +242,32 @@ def test_particle_flow_stacked_runs_each_member_with_its_own_step():
         flow.particle_flow(x0, sample, D, steps=1, eps=[0.1, 0.1])
 
 
+@pytest.mark.parametrize("negatives", ["current", "initial"])
+def test_particle_flow_stacked_member_is_the_run_alone(negatives):
+    # member m of a stack draws from its own stream: it is the run alone with D.member(m) and that seed
+    from gantools.ensemble import EnsembleMLP
+    g = torch.Generator().manual_seed(7)
+    x0 = torch.randn(3, 96, 2, generator=g)
+    tgt = torch.randn(96, 2, generator=g) + 1.0
+    sample = lambda n, gen: torch.randn(n, 2, generator=gen) + 1.0
+    D = EnsembleMLP(3, 2, 1, hidden=16, depth=1, seeds=[4, 5, 6])
+    alone_D = [D.member(m) for m in range(3)]
+    kw = dict(steps=12, eps=0.2, d_steps=2, lr_d=5e-3, batch=64, target=tgt, record_every=4, negatives=negatives)
+    run = flow.particle_flow(x0, sample, D, seed=[10, 11, 10], **kw)
+    for m, s in enumerate([10, 11, 10]):
+        one = flow.particle_flow(x0[m], sample, alone_D[m], seed=s, **kw)
+        assert torch.allclose(run.particles[m], one.particles, atol=1e-4)
+        assert np.allclose(np.array(run.history["w2"])[:, m], one.history["w2"], atol=1e-5)
+    # members 0 and 2 share a stream but not their start: different runs; an int seed s gives s, s+1, s+2
+    assert not torch.allclose(run.particles[0], run.particles[2])
+    by_int = flow.particle_flow(x0, sample, EnsembleMLP(3, 2, 1, hidden=16, depth=1, seeds=[4, 5, 6]), seed=10, **kw)
+    by_list = flow.particle_flow(x0, sample, EnsembleMLP(3, 2, 1, hidden=16, depth=1, seeds=[4, 5, 6]),
+                                 seed=[10, 11, 12], **kw)
+    assert torch.equal(by_int.particles, by_list.particles)
+    with pytest.raises(ValueError, match="one seed per member"):
+        flow.particle_flow(x0, sample, D, seed=[1, 2], **kw)
+
+
 def test_particle_flow_with_initial_negatives_trains_d_on_x0_only():
     g = torch.Generator().manual_seed(6)
     x0 = 0.5 * torch.randn(128, 2, generator=g)
