@@ -47,7 +47,9 @@ MODULES: dict[str, dict[str, str]] = {
     "Part III: the GAN as a diffusion ODE": {
         "monoflow": "MonoFlow's h functions, generator losses, the Euler step and the distillation loss",
         "ratio": "log density-ratio estimation (logistic D, f-GAN critics)",
+        "known_ratio": "critics trained on two densities whose log ratio is known, and how they end",
         "flow": "the exact and the learned particle flow, train_monoflow and train_monoflow_stacked",
+        "particle_toys": "the particle flow on the ring, the s-curve and a Gaussian: runs, outcomes, claims",
         "gaussian_toy": "the MonoFlow paper's Gaussian toy, many runs as one batch",
     },
     "Part IV: IGN as a GAN": {

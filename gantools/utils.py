@@ -117,6 +117,10 @@ def descend(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
     opt : torch.optim.Optimizer
     loss : torch.Tensor
         A scalar with a graph to ``opt``'s parameters.
+
+    Returns
+    -------
+    None
     """
     params = [p for group in opt.param_groups for p in group["params"]]
     grads = torch.autograd.grad(loss, params, allow_unused=True)

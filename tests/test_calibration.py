@@ -111,3 +111,33 @@ def test_condition_record_and_its_first_seeds():
     assert rec == {"c": {"passes": "1011", "passed": 3, "values": {"x": [-2.0, 3.0]}}}
     assert cal.first_seeds_passing({"conditions": rec}, 2) == {"c": 1}
     assert cal.first_seeds_passing({"conditions": rec}, 10) == {"c": 3}
+
+
+def test_claim_ledger_compares_what_each_check_asked_with_what_is_backed():
+    from gantools.check import ClaimError
+
+    conds = {"pos": cal.SeedCondition("x is positive", ("run",), lambda o: {"pass": o["run"] > 0, "x": o["run"]})}
+    live = {"pos": conds["pos"]({"run": np.array([1.0, 2.0, 3.0])})}
+    clean = {"seeds": list(range(1000)), "conditions": {"pos": {"passes": "1" * 1000, "passed": 1000, "values": {}}}}
+    one_off = {"seeds": list(range(1000)),
+               "conditions": {"pos": {"passes": "0" + "1" * 999, "passed": 999, "values": {}}}}
+    ledger = cal.ClaimLedger(conds)
+    assert ledger.claim("pos", live, clean, need=3).need == 3
+    ledger.table([(clean, 3)])
+    ledger.check_asked_what_is_backed()                   # asked 3, 1,000 clean seeds back 3
+    modest = cal.ClaimLedger(conds)
+    modest.claim("pos", live, clean, need=2)               # asks for less than the count backs
+    modest.table([(clean, 3)])
+    with pytest.raises(ClaimError):
+        modest.check_asked_what_is_backed()
+    greedy = cal.ClaimLedger(conds)
+    with pytest.raises(ClaimError):                      # one failure in 1,000 does not back every one of three
+        greedy.claim("pos", live, one_off, need=3)
+    with pytest.raises(ValueError, match="pos"):
+        ledger.claim("neg", live, clean, need=3)
+    with pytest.raises(ValueError, match="stored run"):
+        ledger.claim("pos", live, {"seeds": [0], "conditions": {}}, need=1)
+    fresh = cal.ClaimLedger(conds)
+    fresh.claim("pos", live, clean, need=3)
+    with pytest.raises(ValueError, match="table"):
+        fresh.check_asked_what_is_backed()
