@@ -38,7 +38,7 @@ from scipy import stats as _stats
 
 __all__ = ["SeedCalibration", "calibrate", "claim_fail_probability", "fail_rate_bound", "strongest_need", "seed_claim",
            "SeedCondition", "condition_claim", "calibration_table",
-           "condition_record", "first_seeds_passing"]
+           "condition_record", "first_seeds_passing", "ClaimLedger"]
 
 TARGET: float = 0.99
 """The probability over seeds with which the book's live claims about training outcomes must hold."""
@@ -393,3 +393,106 @@ def first_seeds_passing(record: dict, k: int) -> dict[str, int]:
     dict of str to int
     """
     return {name: c["passes"][:k].count("1") for name, c in record["conditions"].items()}
+
+
+class ClaimLedger:
+    """The calibrated claims of one page: each check asks for a number of live seeds, the ledger keeps it.
+
+    A page's check cells claim per-seed conditions on their few live seeds, each calibrated on a
+    stored many-seed run (:func:`condition_claim`); the page's last check compares what each one
+    asked for with the strongest claim its stored count backs (:func:`calibration_table`), so a
+    check can neither ask for more than its count backs nor quietly for less.
+
+    Parameters
+    ----------
+    conditions : dict of str to SeedCondition
+        The page's conditions by name.
+
+    Attributes
+    ----------
+    asked : dict of str to int
+        Condition -> live seeds its check asked for, in the order the checks ran.
+    backed : dict of str to int
+        Condition -> the strongest ``need`` its stored count backs (filled by :meth:`table`).
+    """
+
+    def __init__(self, conditions: dict[str, SeedCondition]):
+        self.conditions = dict(conditions)
+        self.asked: dict[str, int] = {}
+        self.backed: dict[str, int] = {}
+
+    def claim(self, name: str, live: dict[str, dict], record: dict, *, need: int, target: float = TARGET,
+              confidence: float = 0.95) -> SeedCalibration:
+        """Claim condition ``name`` on the live seeds (at least ``need`` of them), calibrated on ``record``.
+
+        Parameters
+        ----------
+        name : str
+            A key of ``conditions``.
+        live : dict of str to dict
+            Condition name -> its result on the live outcomes (``"pass"`` and the numbers compared).
+        record : dict
+            The stored many-seed run (its ``"conditions"`` as :func:`condition_record` writes them).
+        need : int
+            Live seeds that must pass.
+        target, confidence : float
+            As in :func:`seed_claim`.
+
+        Returns
+        -------
+        SeedCalibration
+
+        Raises
+        ------
+        ValueError
+            If ``name`` is not one of the conditions (the message lists them) or the live results or
+            the stored run lack it.
+        gantools.check.ClaimError
+            If the claim fails (:func:`seed_claim`).
+        """
+        if name not in self.conditions:
+            raise ValueError(f"unknown condition {name!r}; valid: {sorted(self.conditions)}")
+        for where, holder in (("the live results", live), ("the stored run", record.get("conditions", {}))):
+            if name not in holder:
+                raise ValueError(f"{where} hold no condition {name!r} (they hold {sorted(holder)})")
+        cal = condition_claim(self.conditions[name], live[name], record["conditions"][name], need=need,
+                              target=target, confidence=confidence)
+        self.asked[name] = cal.need
+        return cal
+
+    def table(self, records: Sequence[tuple[dict, int]], *, target: float = TARGET,
+              confidence: float = 0.95) -> str:
+        """:func:`calibration_table` of the page's conditions; keeps what each count backs in :attr:`backed`.
+
+        Parameters
+        ----------
+        records : sequence of (dict, int)
+            Stored runs and the number of live seeds their claims speak of.
+        target, confidence : float
+
+        Returns
+        -------
+        str
+            The Markdown table.
+        """
+        table, self.backed = calibration_table(self.conditions, records, target=target, confidence=confidence)
+        return table
+
+    def check_asked_what_is_backed(self) -> None:
+        """Claim that every check asked for exactly the strongest claim its stored count backs.
+
+        Raises
+        ------
+        ValueError
+            If :meth:`table` has not run or a checked condition is in none of its records.
+        gantools.check.ClaimError
+            If a check asked for more, or for less, than its count backs.
+        """
+        from .check import claim
+
+        missing = [k for k in self.asked if k not in self.backed]
+        if missing:
+            raise ValueError(f"no stored count for {missing}: call table() with the records the checks used")
+        claim("every live check above asks for exactly the strongest claim its stored count backs",
+              bool(self.asked) and all(self.backed[k] == v for k, v in self.asked.items()), checks=len(self.asked),
+              mismatches={k: (v, self.backed[k]) for k, v in self.asked.items() if self.backed[k] != v})

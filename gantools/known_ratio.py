@@ -51,24 +51,62 @@ CLOSE: tuple[str, ...] = ("gan", "kl", "hellinger", "pearson")
 
 
 def log_p(x: torch.Tensor) -> torch.Tensor:
-    """:math:`\\log p(x)`, shape ``(n,)``."""
+    """:math:`\\log p(x)` at the points ``x``.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (n, 2)
+
+    Returns
+    -------
+    torch.Tensor, shape (n,)
+    """
     comps = torch.stack([gaussian_log_density(x, c, SD_P ** 2 * np.eye(2)) for c in CENTRES], 1)
     return torch.logsumexp(comps, 1) - math.log(len(CENTRES))
 
 
 def log_q(x: torch.Tensor) -> torch.Tensor:
-    """:math:`\\log q(x)`, shape ``(n,)``."""
+    """:math:`\\log q(x)` at the points ``x``.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (n, 2)
+
+    Returns
+    -------
+    torch.Tensor, shape (n,)
+    """
     return gaussian_log_density(x, np.zeros(2), SD_Q ** 2 * np.eye(2))
 
 
 def sample_p(n: int, g: torch.Generator) -> torch.Tensor:
-    """``n`` samples of :math:`p`, shape ``(n, 2)``."""
+    """``n`` samples of :math:`p`.
+
+    Parameters
+    ----------
+    n : int
+    g : torch.Generator
+
+    Returns
+    -------
+    torch.Tensor, shape (n, 2)
+    """
     idx = torch.randint(len(CENTRES), (n,), generator=g)
     return torch.as_tensor(CENTRES, dtype=torch.float32)[idx] + SD_P * torch.randn(n, 2, generator=g)
 
 
 def sample_q(n: int, g: torch.Generator) -> torch.Tensor:
-    """``n`` samples of :math:`q`, shape ``(n, 2)``."""
+    """``n`` samples of :math:`q`.
+
+    Parameters
+    ----------
+    n : int
+    g : torch.Generator
+
+    Returns
+    -------
+    torch.Tensor, shape (n, 2)
+    """
     return SD_Q * torch.randn(n, 2, generator=g)
 
 
