@@ -22,7 +22,7 @@ import time
 import torch
 
 from gantools import stored
-from gantools.calibration import condition_record, first_seeds_passing
+from gantools.calibration import condition_record, first_seeds_spot_check
 from gantools.remedies import paired_difference, remedy_conditions, remedy_outcomes
 
 GROUPS = {"gan": 200, "classifier": 1000}
@@ -41,8 +41,7 @@ def spot_check(record: dict) -> dict:
     group = record["settings"]["group"]
     k = SPOT_SEEDS[group]
 
-    return dict(argv=["--group", group, "--n-seeds", str(k)], values=lambda rec: first_seeds_passing(rec, k),
-                tol={"*": 1})
+    return first_seeds_spot_check(["--group", group, "--n-seeds", str(k)], k)
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import time
 import torch
 
 from gantools import stored
-from gantools.calibration import condition_record, first_seeds_passing
+from gantools.calibration import condition_record, first_seeds_spot_check
 from gantools.gaussian_toy import FAMILY_RUNS, family_conditions, family_outcomes
 
 GROUPS = {"exact": ([k for k in FAMILY_RUNS if k.startswith("exact")], 1000),
@@ -46,8 +46,7 @@ def spot_check(record: dict) -> dict:
     group = next(g for g, (runs, _) in GROUPS.items() if runs == record["runs"])
     k = SPOT_SEEDS[group]
 
-    return dict(argv=["--group", group, "--n-seeds", str(k)], values=lambda rec: first_seeds_passing(rec, k),
-                tol={"*": 1})
+    return first_seeds_spot_check(["--group", group, "--n-seeds", str(k)], k)
 
 
 def main() -> None:

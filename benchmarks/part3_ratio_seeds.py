@@ -20,7 +20,7 @@ import time
 import torch
 
 from gantools import stored
-from gantools.calibration import condition_record, first_seeds_passing
+from gantools.calibration import condition_record, first_seeds_spot_check
 from gantools.known_ratio import critic_conditions, critic_outcomes
 
 FIRST_SEED = 1000   # fresh seeds: the notebook's live seeds are 0, 1, 2
@@ -35,8 +35,7 @@ def spot_check(record: dict) -> dict:
     same numbers up to the last bits); a seed that sits on a condition's threshold may flip, so the
     tolerance is one seed per condition.
     """
-    return dict(argv=["--n-seeds", str(SPOT_SEEDS)], values=lambda rec: first_seeds_passing(rec, SPOT_SEEDS),
-                tol={"*": 1})
+    return first_seeds_spot_check(["--n-seeds", str(SPOT_SEEDS)], SPOT_SEEDS)
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ from scipy import stats as _stats
 
 __all__ = ["SeedCalibration", "calibrate", "claim_fail_probability", "fail_rate_bound", "strongest_need", "seed_claim",
            "SeedCondition", "condition_claim", "calibration_table",
-           "condition_record", "first_seeds_passing", "ClaimLedger"]
+           "condition_record", "first_seeds_passing", "first_seeds_spot_check", "ClaimLedger"]
 
 TARGET: float = 0.99
 """The probability over seeds with which the book's live claims about training outcomes must hold."""
@@ -496,3 +496,30 @@ class ClaimLedger:
         claim("every live check above asks for exactly the strongest claim its stored count backs",
               bool(self.asked) and all(self.backed[k] == v for k, v in self.asked.items()), checks=len(self.asked),
               mismatches={k: (v, self.backed[k]) for k, v in self.asked.items() if self.backed[k] != v})
+
+
+def first_seeds_spot_check(argv: Sequence[str], k: int) -> dict:
+    """The spot check of a stored many-seed run (``tools/spot_check.py``): rerun its first ``k`` seeds.
+
+    The benchmark that wrote the run is called again with ``argv`` (which must make it train exactly
+    its first ``k`` seeds); each condition's pass count over those seeds is compared with the stored
+    one, within one seed (a seed that sits on a condition's threshold may flip when the last bits of
+    rounding differ).
+
+    Parameters
+    ----------
+    argv : sequence of str
+        The benchmark's arguments for the rerun.
+    k : int
+        Seeds counted from the first.
+
+    Returns
+    -------
+    dict
+        ``argv``, ``values`` (:func:`first_seeds_passing` of a record) and ``tol``, as
+        ``tools/spot_check.py`` reads them.
+    """
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    return dict(argv=[str(a) for a in argv], values=lambda rec: first_seeds_passing(rec, k), tol={"*": 1})

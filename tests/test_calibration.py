@@ -141,3 +141,12 @@ def test_claim_ledger_compares_what_each_check_asked_with_what_is_backed():
     fresh.claim("pos", live, clean, need=3)
     with pytest.raises(ValueError, match="table"):
         fresh.check_asked_what_is_backed()
+
+
+def test_first_seeds_spot_check_counts_the_first_seeds_within_one():
+    spec = cal.first_seeds_spot_check(["--n-seeds", 3], 3)
+    assert spec["argv"] == ["--n-seeds", "3"] and spec["tol"] == {"*": 1}
+    rec = {"conditions": {"c": {"passes": "11011", "passed": 4, "values": {}}}}
+    assert spec["values"](rec) == {"c": 2}
+    with pytest.raises(ValueError):
+        cal.first_seeds_spot_check([], 0)
