@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import torch
 
 from gantools import stored
-from gantools.calibration import condition_record, first_seeds_spot_check
+from gantools.calibration import condition_record, first_seeds_spot_check, verdicts_in_chunks
 from gantools.particle_toys import particle_conditions, particle_outcomes, particle_runs
 
 FIRST_SEED = 1000   # fresh seeds: the notebook's live seeds are 0, 1, 2
@@ -50,13 +49,8 @@ def main() -> None:
     torch.set_num_threads(1)
     seeds = list(range(FIRST_SEED, FIRST_SEED + args.n_seeds))
     t0, c0 = time.perf_counter(), time.process_time()
-    parts = []
-    for lo in range(0, len(seeds), args.chunk):
-        part = seeds[lo:lo + args.chunk]
-        parts.append(particle_conditions(particle_outcomes(particle_runs(part), part)))
-        print(f"seeds {part[0]}-{part[-1]}: {time.perf_counter() - t0:.0f} s", flush=True)
-    results = {name: {key: np.concatenate([p[name][key] for p in parts]) for key in parts[0][name]}
-               for name in parts[0]}
+    results = verdicts_in_chunks(lambda part: particle_conditions(particle_outcomes(particle_runs(part), part)),
+                                 seeds, args.chunk, progress=lambda line: print(line, flush=True))
     conditions = condition_record(results)
     for name, c in conditions.items():
         print(f"{name}: {c['passed']} of {len(seeds)}", flush=True)

@@ -50,6 +50,7 @@ MODULES: dict[str, dict[str, str]] = {
         "known_ratio": "critics trained on two densities whose log ratio is known, and how they end",
         "flow": "the exact and the learned particle flow, train_monoflow and train_monoflow_stacked",
         "particle_toys": "the particle flow on the ring, the s-curve and a Gaussian: runs, outcomes, claims",
+        "distill_toys": "the distillation loss against -D: a frozen D, full training, outcomes, claims",
         "gaussian_toy": "the MonoFlow paper's Gaussian toy, many runs as one batch",
     },
     "Part IV: IGN as a GAN": {

@@ -37,7 +37,7 @@ import numpy as np
 from scipy import stats as _stats
 
 __all__ = ["SeedCalibration", "calibrate", "claim_fail_probability", "fail_rate_bound", "strongest_need", "seed_claim",
-           "SeedCondition", "condition_claim", "calibration_table",
+           "SeedCondition", "apply_conditions", "verdicts_in_chunks", "condition_claim", "calibration_table",
            "condition_record", "first_seeds_passing", "first_seeds_spot_check", "ClaimLedger"]
 
 TARGET: float = 0.99
@@ -293,6 +293,70 @@ class SeedCondition:
         if missing:
             raise ValueError(f"the condition reads runs {missing} that the outcomes do not hold ({sorted(outcomes)})")
         return self.test(outcomes)
+
+
+def apply_conditions(conditions: dict[str, SeedCondition], outcomes: dict) -> dict[str, dict]:
+    """Every condition applied to one set of outcomes: what a check cell claims and a benchmark stores.
+
+    Parameters
+    ----------
+    conditions : dict of str to SeedCondition
+        The conditions by name.
+    outcomes : dict
+        Run name -> that run's outcomes (the same seeds in every run).
+
+    Returns
+    -------
+    dict of str to dict
+        Condition name -> its result: ``"pass"`` (one bool per seed) and the numbers it compares.
+
+    Raises
+    ------
+    ValueError
+        If a condition reads a run that ``outcomes`` lacks.
+    """
+    return {name: c(outcomes) for name, c in conditions.items()}
+
+
+def verdicts_in_chunks(verdicts: Callable[[list[int]], dict[str, dict]], seeds: Sequence[int], chunk: int, *,
+                       progress: Callable[[str], None] | None = print) -> dict[str, dict]:
+    """A page's condition verdicts over many seeds, ``chunk`` seeds per call (what a seed benchmark stores).
+
+    Parameters
+    ----------
+    verdicts : callable
+        ``verdicts(seeds)`` runs the page's experiments for ``seeds`` (side by side) and returns
+        :func:`apply_conditions`'s result for them.
+    seeds : sequence of int
+    chunk : int
+        Seeds per call.
+    progress : callable or None
+        Called with one line per chunk (seeds done, seconds so far); ``None`` is silent.
+
+    Returns
+    -------
+    dict of str to dict
+        Condition name -> ``"pass"`` and the compared numbers, concatenated over the chunks in
+        the order of ``seeds`` (:func:`condition_record` turns it into the stored form).
+
+    Raises
+    ------
+    ValueError
+        If ``seeds`` is empty or ``chunk`` is below 1.
+    """
+    import time
+
+    seeds = [int(s) for s in seeds]
+    if not seeds or int(chunk) < 1:
+        raise ValueError(f"need at least one seed and chunk >= 1, got {len(seeds)} seeds and chunk={chunk}")
+    t0, parts = time.perf_counter(), []
+    for lo in range(0, len(seeds), int(chunk)):
+        part = seeds[lo:lo + int(chunk)]
+        parts.append(verdicts(part))
+        if progress is not None:
+            progress(f"seeds {part[0]}-{part[-1]}: {time.perf_counter() - t0:.0f} s")
+    return {name: {key: np.concatenate([np.asarray(p[name][key]) for p in parts]) for key in parts[0][name]}
+            for name in parts[0]}
 
 
 def condition_claim(condition: SeedCondition, live: dict, stored: dict, *, need: int | None = None,

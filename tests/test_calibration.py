@@ -105,6 +105,27 @@ def test_calibration_table_backs_the_strongest_claim_per_record():
     assert all(line.count(" | ") == 4 for line in lines[2:])   # five columns: the escaped \\| does not split a cell
 
 
+def test_apply_conditions_and_verdicts_in_chunks_equal_one_call():
+    conds = {"pos": cal.SeedCondition("x > 0", ("run",), lambda o: {"pass": o["run"] > 0, "x": o["run"]}),
+             "big": cal.SeedCondition("x > 2", ("run",), lambda o: {"pass": o["run"] > 2, "x": o["run"]})}
+    x = {s: float(s) - 2.5 for s in range(7)}          # a seed's outcome depends on its seed only
+    verdicts = lambda seeds: cal.apply_conditions(conds, {"run": np.array([x[s] for s in seeds])})  # noqa: E731
+    lines = []
+    chunked = cal.verdicts_in_chunks(verdicts, range(7), 3, progress=lines.append)
+    whole = verdicts(list(range(7)))
+    assert set(chunked) == {"pos", "big"} and len(lines) == 3 and lines[-1].startswith("seeds 6-6")
+    for name in conds:
+        for key in whole[name]:
+            assert np.array_equal(chunked[name][key], whole[name][key])
+    assert cal.condition_record(chunked)["pos"]["passes"] == "0001111"
+    with pytest.raises(ValueError, match="reads runs"):
+        cal.apply_conditions(conds, {"other": np.zeros(2)})
+    with pytest.raises(ValueError, match="chunk"):
+        cal.verdicts_in_chunks(verdicts, range(3), 0)
+    with pytest.raises(ValueError, match="at least one seed"):
+        cal.verdicts_in_chunks(verdicts, [], 2, progress=None)
+
+
 def test_condition_record_and_its_first_seeds():
     res = {"c": {"pass": np.array([True, False, True, True]), "x": np.array([1.0, np.nan, 3.0, -2.0])}}
     rec = cal.condition_record(res)
