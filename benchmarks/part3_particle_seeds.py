@@ -20,7 +20,7 @@ import time
 import torch
 
 from gantools import stored
-from gantools.calibration import condition_record, first_seeds_spot_check, verdicts_in_chunks
+from gantools.calibration import condition_record, first_chunk_spot_check, verdicts_in_chunks
 from gantools.particle_toys import particle_conditions, particle_outcomes, particle_runs
 
 FIRST_SEED = 1000   # fresh seeds: the notebook's live seeds are 0, 1, 2
@@ -29,14 +29,8 @@ CHUNK = 10
 
 
 def spot_check(record: dict) -> dict:
-    """A cell of the stored record to rerun (``tools/spot_check.py``): its first chunk of seeds, every condition.
-
-    The first chunk is trained again exactly as it was (the same seeds side by side), so the same
-    numbers come back on the same kind of CPU; on another, a seed that sits on a condition's
-    threshold may flip, so the tolerance is one seed per condition.
-    """
-    k = int(record["chunk"])
-    return first_seeds_spot_check(["--n-seeds", str(k), "--chunk", str(k)], k)
+    """A cell of the stored record to rerun (``tools/spot_check.py``): its first chunk of seeds, every condition."""
+    return first_chunk_spot_check(record)
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ from scipy import stats as _stats
 
 __all__ = ["SeedCalibration", "calibrate", "claim_fail_probability", "fail_rate_bound", "strongest_need", "seed_claim",
            "SeedCondition", "apply_conditions", "verdicts_in_chunks", "condition_claim", "calibration_table",
-           "condition_record", "first_seeds_passing", "first_seeds_spot_check", "ClaimLedger"]
+           "condition_record", "first_seeds_passing", "first_seeds_spot_check", "first_chunk_spot_check", "ClaimLedger"]
 
 TARGET: float = 0.99
 """The probability over seeds with which the book's live claims about training outcomes must hold."""
@@ -319,7 +319,7 @@ def apply_conditions(conditions: dict[str, SeedCondition], outcomes: dict) -> di
 
 
 def verdicts_in_chunks(verdicts: Callable[[list[int]], dict[str, dict]], seeds: Sequence[int], chunk: int, *,
-                       progress: Callable[[str], None] | None = print) -> dict[str, dict]:
+                       jobs: int = 1, progress: Callable[[str], None] | None = print) -> dict[str, dict]:
     """A page's condition verdicts over many seeds, ``chunk`` seeds per call (what a seed benchmark stores).
 
     Parameters
@@ -330,6 +330,10 @@ def verdicts_in_chunks(verdicts: Callable[[list[int]], dict[str, dict]], seeds: 
     seeds : sequence of int
     chunk : int
         Seeds per call.
+    jobs : int
+        Processes; each takes whole chunks (started with ``spawn``, at this process's torch thread
+        count), so the result does not depend on it. With more than one, ``verdicts`` must be a
+        module-level function (it is pickled).
     progress : callable or None
         Called with one line per chunk (seeds done, seconds so far); ``None`` is silent.
 
@@ -342,19 +346,30 @@ def verdicts_in_chunks(verdicts: Callable[[list[int]], dict[str, dict]], seeds: 
     Raises
     ------
     ValueError
-        If ``seeds`` is empty or ``chunk`` is below 1.
+        If ``seeds`` is empty, or ``chunk`` or ``jobs`` is below 1.
     """
+    import multiprocessing
     import time
 
+    import torch
+
     seeds = [int(s) for s in seeds]
-    if not seeds or int(chunk) < 1:
-        raise ValueError(f"need at least one seed and chunk >= 1, got {len(seeds)} seeds and chunk={chunk}")
+    if not seeds or int(chunk) < 1 or int(jobs) < 1:
+        raise ValueError(f"need at least one seed, chunk >= 1 and jobs >= 1, got {len(seeds)} seeds, chunk={chunk}, "
+                         f"jobs={jobs}")
+    chunks = [seeds[lo:lo + int(chunk)] for lo in range(0, len(seeds), int(chunk))]
     t0, parts = time.perf_counter(), []
-    for lo in range(0, len(seeds), int(chunk)):
-        part = seeds[lo:lo + int(chunk)]
-        parts.append(verdicts(part))
-        if progress is not None:
-            progress(f"seeds {part[0]}-{part[-1]}: {time.perf_counter() - t0:.0f} s")
+    pool = (multiprocessing.get_context("spawn").Pool(int(jobs), initializer=torch.set_num_threads,
+                                                      initargs=(torch.get_num_threads(),)) if int(jobs) > 1 else None)
+    try:
+        for part, out in zip(chunks, map(verdicts, chunks) if pool is None else pool.imap(verdicts, chunks)):
+            parts.append(out)
+            if progress is not None:
+                progress(f"seeds {part[0]}-{part[-1]}: {time.perf_counter() - t0:.0f} s")
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
     return {name: {key: np.concatenate([np.asarray(p[name][key]) for p in parts]) for key in parts[0][name]}
             for name in parts[0]}
 
@@ -587,3 +602,27 @@ def first_seeds_spot_check(argv: Sequence[str], k: int) -> dict:
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     return dict(argv=[str(a) for a in argv], values=lambda rec: first_seeds_passing(rec, k), tol={"*": 1})
+
+
+def first_chunk_spot_check(record: dict, *extra: str) -> dict:
+    """:func:`first_seeds_spot_check` of a stored run made ``record["chunk"]`` seeds per call: its first chunk.
+
+    The first chunk is trained again exactly as it was (the same seeds side by side), so the same
+    numbers come back on the same kind of CPU; on another, a seed that sits on a condition's threshold
+    may flip, so the tolerance is one seed per condition. The benchmark is called with
+    ``--n-seeds k --chunk k`` and ``extra``.
+
+    Parameters
+    ----------
+    record : dict
+        The stored run (with ``"chunk"``).
+    *extra : str
+        More arguments for the benchmark.
+
+    Returns
+    -------
+    dict
+        As :func:`first_seeds_spot_check`.
+    """
+    k = int(record["chunk"])
+    return first_seeds_spot_check(["--n-seeds", str(k), "--chunk", str(k), *extra], k)

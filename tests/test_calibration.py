@@ -120,7 +120,7 @@ def test_apply_conditions_and_verdicts_in_chunks_equal_one_call():
     assert cal.condition_record(chunked)["pos"]["passes"] == "0001111"
     with pytest.raises(ValueError, match="reads runs"):
         cal.apply_conditions(conds, {"other": np.zeros(2)})
-    with pytest.raises(ValueError, match="chunk"):
+    with pytest.raises(ValueError, match="chunk >= 1"):
         cal.verdicts_in_chunks(verdicts, range(3), 0)
     with pytest.raises(ValueError, match="at least one seed"):
         cal.verdicts_in_chunks(verdicts, [], 2, progress=None)
@@ -171,3 +171,10 @@ def test_first_seeds_spot_check_counts_the_first_seeds_within_one():
     assert spec["values"](rec) == {"c": 2}
     with pytest.raises(ValueError):
         cal.first_seeds_spot_check([], 0)
+
+
+def test_first_chunk_spot_check_reruns_the_first_chunk():
+    rec = {"chunk": 2, "conditions": {"c": {"passes": "10111", "passed": 4, "values": {}}}}
+    spec = cal.first_chunk_spot_check(rec, "--jobs", "1")
+    assert spec["argv"] == ["--n-seeds", "2", "--chunk", "2", "--jobs", "1"]
+    assert spec["values"](rec) == {"c": 1} and spec["tol"] == {"*": 1}

@@ -1,0 +1,61 @@
+"""Part IV, notebook 3's runs on many seeds: how often each of its claims holds for a fresh seed.
+
+The notebook trains IGN with two weightings and a GAN of the same size with the R1 penalty on the
+8-Gaussian ring (``gantools.ign_toys``) on three seeds and claims how the runs end, one per-seed
+condition per claim (``gantools.ign_toys.RING_CONDITIONS``). This script makes the same runs with many
+fresh seeds, ``--chunk`` seeds side by side per call (``--jobs`` processes, each taking whole chunks, so
+the numbers do not depend on it), and stores, for every condition, which seeds pass it and the range of
+the numbers it compares, in ``gantools/results/part4_ring_seeds.json``; the notebook turns the pass counts
+into a bound on the probability that its live claims fail (``gantools.calibration``).
+
+Run:  python benchmarks/part4_ring_seeds.py [--n-seeds 900] [--chunk 10] [--jobs 2]
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import torch
+
+from gantools import ign_toys as it
+from gantools import stored
+from gantools.calibration import condition_record, first_chunk_spot_check, verdicts_in_chunks
+
+FIRST_SEED = 1000   # fresh seeds: the notebook's live seeds are 0, 1, 2
+CODE = (it.seed_verdicts,)
+CHUNK = 10
+
+
+def spot_check(record: dict) -> dict:
+    """A cell of the stored record to rerun (``tools/spot_check.py``): its first chunk of seeds, every condition."""
+    return first_chunk_spot_check(record, "--jobs", "1")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n-seeds", type=int, default=900)
+    ap.add_argument("--chunk", type=int, default=CHUNK, help="seeds side by side per batched call")
+    ap.add_argument("--jobs", type=int, default=2, help="processes, each taking whole chunks")
+    args = ap.parse_args()
+    if args.n_seeds < 1 or args.chunk < 1 or args.jobs < 1:
+        ap.error("--n-seeds, --chunk and --jobs must be at least 1")
+    torch.set_num_threads(1)
+    seeds = list(range(FIRST_SEED, FIRST_SEED + args.n_seeds))
+    t0, c0 = time.perf_counter(), time.process_time()
+    results = verdicts_in_chunks(it.seed_verdicts, seeds, args.chunk, jobs=args.jobs,
+                                 progress=lambda line: print(line, flush=True))
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)   # the worker processes, once they have ended
+    cpu = time.process_time() - c0 + kids.ru_utime + kids.ru_stime
+    conditions = condition_record(results)
+    for name, c in conditions.items():
+        print(f"{name}: {c['passed']} of {len(seeds)}", flush=True)
+    path = stored.save("part4_ring_seeds", dict(
+        seeds=seeds, chunk=args.chunk, conditions=conditions, threads=1, jobs=args.jobs,
+        wall_seconds=time.perf_counter() - t0, cpu_seconds=cpu),
+        code=CODE, settings=vars(args))
+    print(f"wrote {path} in {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
