@@ -16,13 +16,11 @@ Run:  python benchmarks/part3_distill_seeds.py [--n-seeds 900] [--chunk 10]
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
 from gantools import distill_toys as dt
-from gantools import stored
-from gantools.calibration import condition_record, first_chunk_spot_check, verdicts_in_chunks
+from gantools.calibration import first_chunk_spot_check, store_chunked_verdicts
 
 FIRST_SEED = 1000   # fresh seeds: the notebook's live seeds are 0, 1, 2
 CODE = (dt.seed_verdicts,)
@@ -42,17 +40,8 @@ def main() -> None:
     if args.n_seeds < 1 or args.chunk < 1:
         ap.error("--n-seeds and --chunk must be at least 1")
     torch.set_num_threads(1)
-    seeds = list(range(FIRST_SEED, FIRST_SEED + args.n_seeds))
-    t0, c0 = time.perf_counter(), time.process_time()
-    results = verdicts_in_chunks(dt.seed_verdicts, seeds, args.chunk, progress=lambda line: print(line, flush=True))
-    conditions = condition_record(results)
-    for name, c in conditions.items():
-        print(f"{name}: {c['passed']} of {len(seeds)}", flush=True)
-    path = stored.save("part3_distill_seeds", dict(
-        seeds=seeds, chunk=args.chunk, conditions=conditions, threads=1,
-        wall_seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0),
-        code=CODE, settings=vars(args))
-    print(f"wrote {path} in {time.perf_counter() - t0:.0f} s")
+    store_chunked_verdicts("part3_distill_seeds", dt.seed_verdicts, range(FIRST_SEED, FIRST_SEED + args.n_seeds), args.chunk,
+                           code=CODE, settings=vars(args))
 
 
 if __name__ == "__main__":

@@ -13,14 +13,11 @@ Run:  python benchmarks/part4_ring_seeds.py [--n-seeds 900] [--chunk 10] [--jobs
 from __future__ import annotations
 
 import argparse
-import resource
-import time
 
 import torch
 
 from gantools import ign_toys as it
-from gantools import stored
-from gantools.calibration import condition_record, first_chunk_spot_check, verdicts_in_chunks
+from gantools.calibration import first_chunk_spot_check, store_chunked_verdicts
 
 FIRST_SEED = 1000   # fresh seeds: the notebook's live seeds are 0, 1, 2
 CODE = (it.seed_verdicts,)
@@ -41,20 +38,8 @@ def main() -> None:
     if args.n_seeds < 1 or args.chunk < 1 or args.jobs < 1:
         ap.error("--n-seeds, --chunk and --jobs must be at least 1")
     torch.set_num_threads(1)
-    seeds = list(range(FIRST_SEED, FIRST_SEED + args.n_seeds))
-    t0, c0 = time.perf_counter(), time.process_time()
-    results = verdicts_in_chunks(it.seed_verdicts, seeds, args.chunk, jobs=args.jobs,
-                                 progress=lambda line: print(line, flush=True))
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)   # the worker processes, once they have ended
-    cpu = time.process_time() - c0 + kids.ru_utime + kids.ru_stime
-    conditions = condition_record(results)
-    for name, c in conditions.items():
-        print(f"{name}: {c['passed']} of {len(seeds)}", flush=True)
-    path = stored.save("part4_ring_seeds", dict(
-        seeds=seeds, chunk=args.chunk, conditions=conditions, threads=1, jobs=args.jobs,
-        wall_seconds=time.perf_counter() - t0, cpu_seconds=cpu),
-        code=CODE, settings=vars(args))
-    print(f"wrote {path} in {time.perf_counter() - t0:.0f} s")
+    store_chunked_verdicts("part4_ring_seeds", it.seed_verdicts, range(FIRST_SEED, FIRST_SEED + args.n_seeds), args.chunk,
+                           code=CODE, settings=vars(args), jobs=args.jobs)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ import numpy as np
 from scipy import stats as _stats
 
 __all__ = ["SeedCalibration", "calibrate", "claim_fail_probability", "fail_rate_bound", "strongest_need", "seed_claim",
-           "SeedCondition", "apply_conditions", "verdicts_in_chunks", "condition_claim", "calibration_table",
+           "SeedCondition", "apply_conditions", "verdicts_in_chunks", "store_chunked_verdicts", "condition_claim", "calibration_table",
            "condition_record", "first_seeds_passing", "first_seeds_spot_check", "first_chunk_spot_check", "ClaimLedger"]
 
 TARGET: float = 0.99
@@ -372,6 +372,55 @@ def verdicts_in_chunks(verdicts: Callable[[list[int]], dict[str, dict]], seeds: 
             pool.join()
     return {name: {key: np.concatenate([np.asarray(p[name][key]) for p in parts]) for key in parts[0][name]}
             for name in parts[0]}
+
+
+def store_chunked_verdicts(name: str, verdicts: Callable[[list[int]], dict[str, dict]], seeds: Sequence[int],
+                           chunk: int, *, code: Sequence[Callable], settings: dict, jobs: int = 1):
+    """Run :func:`verdicts_in_chunks` over ``seeds``, print each condition's count and store the record.
+
+    What a seed benchmark does: the stored record (:func:`gantools.stored.save` under ``name``)
+    holds the seeds, ``chunk``, ``jobs``, the torch thread count, :func:`condition_record` of the
+    verdicts, and the wall and CPU seconds (the worker processes' CPU included).
+
+    Parameters
+    ----------
+    name : str
+        The stored record's name.
+    verdicts, seeds, chunk, jobs
+        As in :func:`verdicts_in_chunks`.
+    code : sequence of function
+        The code the numbers come from (:func:`gantools.stored.save`).
+    settings : dict
+        The benchmark's arguments, stored with the record.
+
+    Returns
+    -------
+    pathlib.Path
+        Where the record was written.
+    """
+    import time
+
+    import torch
+
+    from . import stored
+
+    seeds = [int(s) for s in seeds]
+    t0, c0 = time.perf_counter(), time.process_time()
+    results = verdicts_in_chunks(verdicts, seeds, chunk, jobs=jobs, progress=lambda line: print(line, flush=True))
+    cpu = time.process_time() - c0
+    if int(jobs) > 1:                      # the worker processes have ended: count their CPU time too
+        import resource
+
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu += kids.ru_utime + kids.ru_stime
+    conditions = condition_record(results)
+    for cond, c in conditions.items():
+        print(f"{cond}: {c['passed']} of {len(seeds)}", flush=True)
+    path = stored.save(name, dict(seeds=seeds, chunk=int(chunk), jobs=int(jobs), conditions=conditions,
+                                  threads=torch.get_num_threads(), wall_seconds=time.perf_counter() - t0,
+                                  cpu_seconds=cpu), code=code, settings=settings)
+    print(f"wrote {path} in {time.perf_counter() - t0:.0f} s")
+    return path
 
 
 def condition_claim(condition: SeedCondition, live: dict, stored: dict, *, need: int | None = None,

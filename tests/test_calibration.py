@@ -178,3 +178,18 @@ def test_first_chunk_spot_check_reruns_the_first_chunk():
     spec = cal.first_chunk_spot_check(rec, "--jobs", "1")
     assert spec["argv"] == ["--n-seeds", "2", "--chunk", "2", "--jobs", "1"]
     assert spec["values"](rec) == {"c": 1} and spec["tol"] == {"*": 1}
+
+
+def test_store_chunked_verdicts_writes_the_record(tmp_path, monkeypatch, capsys):
+    import json
+
+    from gantools import stored
+
+    monkeypatch.setattr(stored, "_folder", lambda: tmp_path)
+    conds = {"pos": cal.SeedCondition("x > 0", ("run",), lambda o: {"pass": o["run"] > 0, "x": o["run"]})}
+    verdicts = lambda seeds: cal.apply_conditions(conds, {"run": np.array([s - 1.5 for s in seeds])})  # noqa: E731
+    path = cal.store_chunked_verdicts("probe", verdicts, range(4), 3, code=(cal.apply_conditions,), settings={"n": 4})
+    rec = json.loads(path.read_text())
+    assert rec["seeds"] == [0, 1, 2, 3] and rec["chunk"] == 3 and rec["jobs"] == 1
+    assert rec["conditions"]["pos"]["passes"] == "0011" and rec["settings"] == {"n": 4}
+    assert rec["cpu_seconds"] >= 0 and "pos: 2 of 4" in capsys.readouterr().out
