@@ -189,6 +189,32 @@ def test_ign_explorer_blits_the_pixels_of_a_full_draw():
         np.testing.assert_array_equal(_pixels(box.image.value), _pixels(render_png(ref)))
 
 
+def test_dirac_explorer_blits_the_pixels_of_a_full_draw():
+    # the explorer redraws only its axes and title (the legends stay in the saved background);
+    # its limits, ticks and title change at every move, and the frame must still be a full draw's
+    from gantools.explorers.live import render_png
+
+    box, ref = xd.explorer(), xd.figure()
+    values = box.values()
+    for key, value in (("lam", 2.0), ("variant", "vanilla"), ("t_end", 300.0), ("method", "sim_gd")):
+        box.controls[key].value = values[key] = value
+        xd.update(ref, **values)
+        assert not box.message.value
+        np.testing.assert_array_equal(_pixels(box.image.value), _pixels(render_png(ref)))
+
+
+def test_monoflow_explorer_blits_the_pixels_of_a_full_draw():
+    from gantools.explorers.live import render_png
+
+    box, ref = xm.explorer(), xm.figure()
+    values = box.values()
+    for key, value in (("iters", 100), ("eps", 0.3)):
+        box.controls[key].value = values[key] = value
+        xm.update(ref, **values)
+        assert not box.message.value
+        np.testing.assert_array_equal(_pixels(box.image.value), _pixels(render_png(ref)))
+
+
 @pytest.mark.parametrize("name", list(EXPLORERS))
 def test_explorer_builds_and_redraws(name):
     box = EXPLORERS[name]()

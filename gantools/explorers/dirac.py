@@ -273,7 +273,7 @@ def figure() -> Figure:
         (or :func:`plot_run`'s result) shows it as an image.
     """
     fig = new_figure(9.0, 3.7)
-    a1 = fig.add_axes((0.07, 0.14, 0.34, 0.72))
+    a1 = fig.add_axes((0.09, 0.14, 0.32, 0.72))
     a2 = fig.add_axes((0.53, 0.14, 0.44, 0.72))
     a1.plot([], [], lw=0.8, color=COLORS["fake"], label="θₖ")
     a1.plot([], [], lw=1.3, color=COLORS["ema"], label="EMA θ̄ₖ")
@@ -281,13 +281,17 @@ def figure() -> Figure:
     a1.plot([0], [0], "*", ms=12, color=COLORS["real"], label="equilibrium")
     a1.set_xlabel("θ₁")
     a1.set_ylabel("θ₂")
-    a1.legend(fontsize=8, loc="upper right")
     a2.plot([], [], color=COLORS["fake"], label="‖θ‖")
     a2.plot([], [], color=COLORS["ema"], label="‖θ̄‖ (EMA)")
     log_axis(a2)
     a2.set_xlabel("time t = k·η")
     a2.set_ylabel("radius")
-    a2.legend(fontsize=8, loc="lower left")
+    # the legends sit above the axes, outside them: the explorer redraws only the axes and the
+    # title at a slider move (blitting), the legends stay in the saved background
+    for ax in (a1, a2):
+        box = ax.get_position()
+        fig.legend(handles=[ln for ln in ax.lines if not ln.get_label().startswith("_")], fontsize=8,
+                   loc="lower left", bbox_to_anchor=(box.x0, box.y1), ncol=3, frameon=False, borderaxespad=0.2)
     fig.suptitle("", fontsize=10)
     return fig
 
@@ -397,6 +401,9 @@ def explorer() -> Explorer:
         box.controls["c"].disabled = "c" not in used
 
     keys = list(ctl)
-    return live_figure(ctl, figure(), update, rows=[keys[:6], keys[6:]], on_change=grey_out,
+    fig = figure()
+    for artist in (*fig.axes, fig.texts[0]):  # a move changes the axes and the title: blit them
+        artist.set_animated(True)
+    return live_figure(ctl, fig, update, rows=[keys[:6], keys[6:]], on_change=grey_out,
                        demo_move=("lam", 0.5))
 

@@ -53,24 +53,25 @@ def log_axis(ax: Any) -> None:
     """Put a log scale on the y axis of ``ax`` with plain-text tick labels (``1e-3``).
 
     Matplotlib's default log labels are mathtext, re-parsed at every redraw; plain labels keep
-    a redraw cheap.
+    a redraw cheap. The axis has no minor ticks: eight unlabelled ticks per decade cost a fifth
+    of a Dirac explorer frame and say nothing the decades do not.
 
     Parameters
     ----------
     ax : matplotlib.axes.Axes
-        The axes; changed in place (scale, major locator, major and minor formatters).
+        The axes; changed in place (scale, major locator and formatter, no minor ticks).
 
     Returns
     -------
     None
     """
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
     ax.set_yscale("log")
     axis = ax.yaxis
     axis.set_major_locator(LogLocator(base=10, numticks=6))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}".replace("e-0", "e-").replace("e+0", "e")))
-    axis.set_minor_formatter(NullFormatter())
+    axis.set_minor_locator(NullLocator())
 
 
 _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")

@@ -281,4 +281,10 @@ def explorer() -> Explorer:
         "iters": W.IntSlider(value=300, min=50, max=600, step=50, description="iterations", **kw),
     }
     keys = list(ctl)
-    return live_figure(ctl, figure(), update, rows=[keys[:3], keys[3:]], demo_move=("g_steps", 2))
+    fig = figure()
+    a1, a2 = fig.axes
+    # a move redraws the generator's ellipses, the title and the legend over them (the ellipse
+    # panel's limits are fixed) and the whole W2 panel (its limits follow the run): blitting
+    for artist in (*a1.lines[1:], a1.title, a1.get_legend(), a2):
+        artist.set_animated(True)
+    return live_figure(ctl, fig, update, rows=[keys[:3], keys[3:]], demo_move=("g_steps", 2))
