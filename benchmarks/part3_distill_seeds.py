@@ -15,12 +15,8 @@ Run:  python benchmarks/part3_distill_seeds.py [--n-seeds 900] [--chunk 10]
 """
 from __future__ import annotations
 
-import argparse
-
-import torch
-
 from gantools import distill_toys as dt
-from gantools.calibration import first_chunk_spot_check, store_chunked_verdicts
+from gantools.calibration import first_chunk_spot_check, seed_benchmark_main
 
 FIRST_SEED = 1000   # fresh seeds: the notebook's live seeds are 0, 1, 2
 CODE = (dt.seed_verdicts,)
@@ -33,15 +29,8 @@ def spot_check(record: dict) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n-seeds", type=int, default=900)
-    ap.add_argument("--chunk", type=int, default=CHUNK, help="seeds side by side per batched call")
-    args = ap.parse_args()
-    if args.n_seeds < 1 or args.chunk < 1:
-        ap.error("--n-seeds and --chunk must be at least 1")
-    torch.set_num_threads(1)
-    store_chunked_verdicts("part3_distill_seeds", dt.seed_verdicts, range(FIRST_SEED, FIRST_SEED + args.n_seeds), args.chunk,
-                           code=CODE, settings=vars(args))
+    seed_benchmark_main("part3_distill_seeds", dt.seed_verdicts, doc=__doc__, code=CODE, chunk=CHUNK,
+                        first_seed=FIRST_SEED)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,8 @@ Run:  python benchmarks/part4_ring_seeds.py [--n-seeds 900] [--chunk 10] [--jobs
 """
 from __future__ import annotations
 
-import argparse
-
-import torch
-
 from gantools import ign_toys as it
-from gantools.calibration import first_chunk_spot_check, store_chunked_verdicts
+from gantools.calibration import first_chunk_spot_check, seed_benchmark_main
 
 FIRST_SEED = 1000   # fresh seeds: the notebook's live seeds are 0, 1, 2
 CODE = (it.seed_verdicts,)
@@ -30,16 +26,8 @@ def spot_check(record: dict) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n-seeds", type=int, default=900)
-    ap.add_argument("--chunk", type=int, default=CHUNK, help="seeds side by side per batched call")
-    ap.add_argument("--jobs", type=int, default=2, help="processes, each taking whole chunks")
-    args = ap.parse_args()
-    if args.n_seeds < 1 or args.chunk < 1 or args.jobs < 1:
-        ap.error("--n-seeds, --chunk and --jobs must be at least 1")
-    torch.set_num_threads(1)
-    store_chunked_verdicts("part4_ring_seeds", it.seed_verdicts, range(FIRST_SEED, FIRST_SEED + args.n_seeds), args.chunk,
-                           code=CODE, settings=vars(args), jobs=args.jobs)
+    seed_benchmark_main("part4_ring_seeds", it.seed_verdicts, doc=__doc__, code=CODE, chunk=CHUNK, jobs=2,
+                        first_seed=FIRST_SEED)
 
 
 if __name__ == "__main__":

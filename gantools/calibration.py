@@ -37,7 +37,7 @@ import numpy as np
 from scipy import stats as _stats
 
 __all__ = ["SeedCalibration", "calibrate", "claim_fail_probability", "fail_rate_bound", "strongest_need", "seed_claim",
-           "SeedCondition", "apply_conditions", "verdicts_in_chunks", "store_chunked_verdicts", "condition_claim", "calibration_table",
+           "SeedCondition", "apply_conditions", "verdicts_in_chunks", "store_chunked_verdicts", "seed_benchmark_main", "condition_claim", "calibration_table",
            "condition_record", "first_seeds_passing", "first_seeds_spot_check", "first_chunk_spot_check", "ClaimLedger"]
 
 TARGET: float = 0.99
@@ -421,6 +421,53 @@ def store_chunked_verdicts(name: str, verdicts: Callable[[list[int]], dict[str, 
                                   cpu_seconds=cpu), code=code, settings=settings)
     print(f"wrote {path} in {time.perf_counter() - t0:.0f} s")
     return path
+
+
+def seed_benchmark_main(name: str, verdicts: Callable[[list[int]], dict[str, dict]], *, doc: str, code: Sequence[Callable],
+                        chunk: int, jobs: int | None = None, n_seeds: int = 900, first_seed: int = 1000,
+                        argv: Sequence[str] | None = None):
+    """The command line of a chunked seed benchmark: parse ``--n-seeds``, ``--chunk`` (and ``--jobs``), then
+    :func:`store_chunked_verdicts` over ``n_seeds`` fresh seeds from ``first_seed`` on, one torch thread each.
+
+    Parameters
+    ----------
+    name : str
+        The stored record's name.
+    verdicts : callable
+        ``verdicts(seeds)``, as in :func:`verdicts_in_chunks`.
+    doc : str
+        The benchmark's docstring (the ``--help`` text).
+    code : sequence of function
+        The code the numbers come from (:func:`gantools.stored.save`).
+    chunk : int
+        Default seeds per call.
+    jobs : int, optional
+        Default processes; ``None`` gives the benchmark no ``--jobs`` option (one process).
+    n_seeds, first_seed : int
+        Default number of seeds, and the first seed (fresh seeds: the notebooks' live seeds lie below it).
+    argv : sequence of str, optional
+        The arguments (default: the command line).
+
+    Returns
+    -------
+    pathlib.Path
+        Where the record was written.
+    """
+    import argparse
+
+    import torch
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n-seeds", type=int, default=n_seeds)
+    ap.add_argument("--chunk", type=int, default=chunk, help="seeds side by side per batched call")
+    if jobs is not None:
+        ap.add_argument("--jobs", type=int, default=jobs, help="processes, each taking whole chunks")
+    args = ap.parse_args(argv)
+    if min(vars(args).values()) < 1:
+        ap.error(f"{', '.join('--' + k.replace('_', '-') for k in vars(args))} must be at least 1")
+    torch.set_num_threads(1)
+    return store_chunked_verdicts(name, verdicts, range(first_seed, first_seed + args.n_seeds), args.chunk, code=code,
+                                  settings=vars(args), jobs=getattr(args, "jobs", 1))
 
 
 def condition_claim(condition: SeedCondition, live: dict, stored: dict, *, need: int | None = None,

@@ -193,3 +193,21 @@ def test_store_chunked_verdicts_writes_the_record(tmp_path, monkeypatch, capsys)
     assert rec["seeds"] == [0, 1, 2, 3] and rec["chunk"] == 3 and rec["jobs"] == 1
     assert rec["conditions"]["pos"]["passes"] == "0011" and rec["settings"] == {"n": 4}
     assert rec["cpu_seconds"] >= 0 and "pos: 2 of 4" in capsys.readouterr().out
+
+
+def test_seed_benchmark_main_parses_and_stores(tmp_path, monkeypatch):
+    import json
+
+    from gantools import stored
+
+    monkeypatch.setattr(stored, "_folder", lambda: tmp_path)
+    conds = {"pos": cal.SeedCondition("x > 0", ("run",), lambda o: {"pass": o["run"] > 0})}
+    verdicts = lambda seeds: cal.apply_conditions(conds, {"run": np.array([s - 11.5 for s in seeds])})  # noqa: E731
+    path = cal.seed_benchmark_main("probe", verdicts, doc="probe", code=(cal.apply_conditions,), chunk=2, first_seed=10,
+                                   argv=["--n-seeds", "4"])
+    rec = json.loads(path.read_text())
+    assert rec["seeds"] == [10, 11, 12, 13] and rec["chunk"] == 2 and rec["jobs"] == 1
+    assert rec["settings"] == {"n_seeds": 4, "chunk": 2} and rec["conditions"]["pos"]["passes"] == "0011"
+    for bad in (["--chunk", "0"], ["--jobs", "0"]):
+        with pytest.raises(SystemExit):
+            cal.seed_benchmark_main("probe", verdicts, doc="probe", code=(cal.apply_conditions,), chunk=2, jobs=2, argv=bad)
