@@ -58,6 +58,7 @@ MODULES: dict[str, dict[str, str]] = {
         "digits": "8x8 digits: networks, a reference classifier, image scores",
         "ign_toys": "IGN and a GAN of the same size on the 8-Gaussian ring: runs, outcomes, claims",
         "ign_digits": "IGN with its recipe against the matched GAN on 8x8 digits: runs, outcomes, claims",
+        "ign_orbits": "IGN's recipe and listing on 8x8 digits under repeated application: runs, outcomes, claims",
     },
     "Synthesis": {
         "twotimescale": "what a faster discriminator changes, and what it does not (its Dirac runs use "
