@@ -674,7 +674,7 @@ class ClaimLedger:
 
 
 def first_seeds_spot_check(argv: Sequence[str], k: int, record: dict | None = None) -> dict:
-    """The spot check of a stored many-seed run (``tools/spot_check.py``): rerun its first ``k`` seeds.
+    r"""The spot check of a stored many-seed run (``tools/spot_check.py``): rerun its first ``k`` seeds.
 
     The benchmark that wrote the run is called again with ``argv`` (which must make it train exactly
     its first ``k`` seeds); each condition's pass count over those seeds is compared with the stored
