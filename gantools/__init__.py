@@ -43,6 +43,7 @@ MODULES: dict[str, dict[str, str]] = {
         "entropy": "entropy surrogates: the InfoGAN bound and the JSD estimator",
         "mcmc": "Langevin dynamics and MALA, vectorised over chains",
         "latent": "sampling a trained energy GAN in latent space at a matched budget",
+        "latent_pairs": "energy-GAN pairs sampled in latent space by ten methods: runs, outcomes, claims",
     },
     "Part III: the GAN as a diffusion ODE": {
         "monoflow": "MonoFlow's h functions, generator losses, the Euler step and the distillation loss",
@@ -59,6 +60,7 @@ MODULES: dict[str, dict[str, str]] = {
         "ign_toys": "IGN and a GAN of the same size on the 8-Gaussian ring: runs, outcomes, claims",
         "ign_digits": "IGN with its recipe against the matched GAN on 8x8 digits: runs, outcomes, claims",
         "ign_orbits": "IGN's recipe and listing on 8x8 digits under repeated application: runs, outcomes, claims",
+        "ign_dose": "IGN's weight ratio and clamp on 8x8 digits, seven runs per seed: runs, outcomes, claims",
     },
     "Synthesis": {
         "twotimescale": "what a faster discriminator changes, and what it does not (its Dirac runs use "
