@@ -9,7 +9,7 @@ every condition, which seeds pass it and the range of the numbers it compares, i
 ``gantools/results/part2_latent_seeds.json``; the notebook turns the pass counts into a bound on the
 probability that its live claims fail (``gantools.calibration``).
 
-Run:  python benchmarks/part2_latent_seeds.py [--n-seeds 300] [--chunk 10] [--jobs 2]
+Run:  python benchmarks/part2_latent_seeds.py [--n-seeds 200] [--chunk 10] [--jobs 2]
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from gantools.calibration import first_chunk_spot_check, seed_benchmark_main
 FIRST_SEED = 1000   # fresh seeds: the notebook's live seeds are 0, 1, 2
 CODE = (it.seed_verdicts,)
 CHUNK = 10
-N_SEEDS = 300
+N_SEEDS = 200
 
 
 def spot_check(record: dict) -> dict:
