@@ -2,7 +2,7 @@
 
 The recipe (``gantools.energy.train_engan``'s defaults: energy 2x128 LeakyReLU(0.2), generator 3x128
 ReLU, batch 128, two energy steps with the zero-centred gradient penalty per generator step, Adam,
-10,000 generator steps) trains three seeds side by side, as Part II, notebook 3 does. This script:
+10,000 generator steps) trains three seeds side by side, as the goal counts them. This script:
 
 1. times ``--steps`` generator steps of that call (after a short warm-up) on one thread and on two,
    and extrapolates to the recipe's 10,000 steps: seconds per run and for the three seeds, against
