@@ -42,6 +42,7 @@ MODULES: dict[str, dict[str, str]] = {
         "energy": "energy models on a grid, positive/negative phases, the energy GAN",
         "entropy": "entropy surrogates: the InfoGAN bound and the JSD estimator",
         "mcmc": "Langevin dynamics and MALA, vectorised over chains",
+        "energy_wells": "what a learned energy holds, and generators against the exact energy: runs, outcomes, claims",
         "latent": "sampling a trained energy GAN in latent space at a matched budget",
         "latent_pairs": "energy-GAN pairs sampled in latent space by ten methods: runs, outcomes, claims",
     },
