@@ -315,6 +315,10 @@ def train_monoflow(G: nn.Module, D: nn.Module | Callable[[nn.Module], Discrimina
     * ``loss="distill"``: :math:`\frac1n\sum_i\lVert G_\theta(z_i) - \mathrm{sg}(y_i)\rVert^2`,
       :math:`y_i = G_{\theta_t}(z_i) + \varepsilon\nabla h(D(G_{\theta_t}(z_i)))`, :math:`\theta_t` a
       frozen copy of the generator taken at the start of the iteration (:func:`distill_loss`).
+      Since :math:`\theta_t` and ``D`` do not change during the generator steps, the targets of
+      all ``g_steps`` steps are computed in one :func:`~gantools.monoflow.particle_step` over
+      their latents (drawn first, in the order the steps use them): the same targets as step by
+      step, up to the rounding of a larger batch.
 
     Parameters
     ----------
@@ -382,13 +386,16 @@ def train_monoflow(G: nn.Module, D: nn.Module | Callable[[nn.Module], Discrimina
                                 steps=d_steps, where=f" at step {it}")
             disc = D
         if G_t is not None:
+            # theta_t and D stay fixed through the generator steps, so every step's targets come
+            # from one pass over all of their latents (drawn in the same order as step by step)
             _freeze_into(G_t, G)
-        for _ in range(g_steps):
-            z = torch.randn(batch, z_dim, generator=gen).to(dev)
+            zs = [torch.randn(batch, z_dim, generator=gen).to(dev) for _ in range(g_steps)]
+            targets = particle_step(G_t(torch.cat(zs)), disc, eps, h=h).split(batch)
+        for k in range(g_steps):
             if loss == "h":
-                lg = generator_loss(disc(G(z)), h)
+                lg = generator_loss(disc(G(torch.randn(batch, z_dim, generator=gen).to(dev))), h)
             else:
-                lg = distill_loss(G, z, particle_step(G_t(z), disc, eps, h=h))
+                lg = distill_loss(G, zs[k], targets[k])
             descend(opt_g, lg)
         if not torch.isfinite(lg.detach()):
             raise DivergenceError(f"train_monoflow: generator loss is {float(lg.detach())} at step {it}")
